@@ -1,0 +1,194 @@
+package proxy
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/cacheproxy/cacheproxy/cache"
+)
+
+// Mode selects how requests name their upstream.
+type Mode string
+
+const (
+	// Reverse: the proxy stands in front of configured upstreams; requests
+	// are routed by host and path prefix.
+	Reverse Mode = "reverse"
+	// Forward: clients set HTTP_PROXY; requests arrive in absolute form and
+	// name their own origin; CONNECT is tunnelled, never cached.
+	Forward Mode = "forward"
+)
+
+// Route is one reverse-mode route: which requests it takes, where they go,
+// and the cache policy for them.
+type Route struct {
+	// Name labels the route's metrics and logs. Required, unique.
+	Name string
+	// Host matches the request's host, case-insensitively, port ignored.
+	// "" matches any host; a leading "*." matches any subdomain.
+	Host string
+	// PathPrefix matches the request path at a segment boundary: "/api"
+	// takes "/api" and "/api/x", not "/apix". "" means "/".
+	PathPrefix string
+	// Upstream is the origin requests are sent to (scheme and host, and a
+	// path prefix that is joined in front of the request path). Required
+	// in reverse mode.
+	Upstream *url.URL
+	// Policy is the route's cache policy.
+	Policy cache.Policy
+}
+
+// Store is the subset of *cache.Store the handler needs.
+type Store interface {
+	Get(key string) (*cache.Resource, bool)
+	Set(key string, r *cache.Resource, ttl time.Duration) bool
+	Delete(key string)
+}
+
+// Result classifies how a request was answered, for metrics. The set is
+// closed: dashboards depend on it.
+type Result int
+
+const (
+	ResultHit         Result = iota // served from cache without contacting upstream
+	ResultMiss                      // fetched from upstream (stored or not)
+	ResultStale                     // stale entry served (max-stale, stale-while-revalidate, stale-if-error)
+	ResultRevalidated               // stale entry validated by upstream (304) and served
+	ResultBypass                    // not a cacheable request (method, Range, Upgrade, CONNECT)
+	numResults
+)
+
+// Results lists every Result, in order.
+var Results = [...]Result{ResultHit, ResultMiss, ResultStale, ResultRevalidated, ResultBypass}
+
+func (r Result) String() string {
+	switch r {
+	case ResultHit:
+		return "hit"
+	case ResultMiss:
+		return "miss"
+	case ResultStale:
+		return "stale"
+	case ResultRevalidated:
+		return "revalidated"
+	case ResultBypass:
+		return "bypass"
+	}
+	return "unknown"
+}
+
+// Revalidation outcomes, for metrics.
+const (
+	OutcomeNotModified = "not_modified"
+	OutcomeModified    = "modified"
+	OutcomeError       = "error"
+)
+
+// Observer receives what the handler measures. Route is called once per
+// route when the handler is built, so an implementation resolves its
+// labelled children once, never per request. Implementations must be safe
+// for concurrent use.
+type Observer interface {
+	Route(name string) RouteObserver
+}
+
+// RouteObserver receives one route's measurements.
+type RouteObserver interface {
+	// Request is called once per request the route answered.
+	Request(result Result, d time.Duration)
+	// Upstream is called once per upstream round trip (to headers).
+	Upstream(d time.Duration)
+	// Revalidation is called once per revalidation of a stale entry with
+	// one of the Outcome* values.
+	Revalidation(outcome string)
+	// Collapsed is called for each request that waited on another's
+	// upstream fetch instead of making its own.
+	Collapsed()
+}
+
+// ForwardOptions configures forward mode.
+type ForwardOptions struct {
+	// AllowClients lists the client networks allowed to use the proxy.
+	// Empty means loopback only (127.0.0.0/8 and ::1/128).
+	AllowClients []netip.Prefix
+	// ConnectPorts lists the ports CONNECT may reach. Empty means 443 only.
+	ConnectPorts []int
+	// DialTimeout bounds dialling a CONNECT target. Zero means 10s.
+	DialTimeout time.Duration
+	// Policy is the cache policy of forwarded requests (route "forward").
+	Policy cache.Policy
+}
+
+// Options configures a Handler. Every field is optional.
+type Options struct {
+	// Mode is Reverse (the zero value means Reverse) or Forward.
+	Mode Mode
+	// Routes are the reverse-mode routes; at least one is required in
+	// reverse mode. The most specific match wins: a host match before any
+	// host, then the longest path prefix.
+	Routes []Route
+	// Forward configures forward mode.
+	Forward ForwardOptions
+	// Transport sends upstream requests. Nil means NewTransport with zero
+	// TransportOptions (never http.DefaultTransport).
+	Transport http.RoundTripper
+	// Observer receives metrics. Nil means none.
+	Observer Observer
+	// Logger receives the handler's logs. Nil means discard.
+	Logger *slog.Logger
+	// Name identifies the proxy in Cache-Status and Via. "" means
+	// "cacheproxy".
+	Name string
+	// FillTimeout bounds an upstream fetch that fills the cache (collapsed
+	// misses and revalidations run on a context no single client
+	// controls). Zero means 60s.
+	FillTimeout time.Duration
+	// StaleRetention is how long a stale entry with a validator is kept for
+	// revalidation after its freshness (and stale-* windows) end. Zero
+	// means 1h.
+	StaleRetention time.Duration
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// TransportOptions configures NewTransport.
+type TransportOptions struct {
+	// DialTimeout bounds connecting to an upstream. Zero means 5s.
+	DialTimeout time.Duration
+	// ResponseHeaderTimeout bounds waiting for an upstream's response
+	// headers. Zero means 30s.
+	ResponseHeaderTimeout time.Duration
+	// IdleConnTimeout closes idle upstream connections. Zero means 90s.
+	IdleConnTimeout time.Duration
+	// MaxIdleConnsPerHost is the idle connections kept per upstream. Zero
+	// means 256 (http.Transport's default of 2 churns connections under
+	// load).
+	MaxIdleConnsPerHost int
+}
+
+// Handler is the caching proxy's http.Handler. It is safe for concurrent
+// use. Close stops its background work.
+type Handler struct {
+	h *handler
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New validates o and builds a Handler over store.
+func New(store Store, o Options) (*Handler, error) { panic("TODO") }
+
+// ServeHTTP answers one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { panic("TODO") }
+
+// Close cancels background refreshes and waits for them to end.
+func (h *Handler) Close() error { panic("TODO") }
+
+// NewTransport returns the upstream transport: its own connection pool,
+// dial and response-header timeouts, no compression negotiation (bodies
+// are stored as the origin sent them) and no proxy from the environment.
+func NewTransport(o TransportOptions) *http.Transport { panic("TODO") }
+
+type handler struct{}
