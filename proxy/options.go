@@ -58,11 +58,10 @@ const (
 	ResultStale                     // stale entry served (max-stale, stale-while-revalidate, stale-if-error)
 	ResultRevalidated               // stale entry validated by upstream (304) and served
 	ResultBypass                    // not a cacheable request (method, Range, Upgrade, CONNECT)
-	numResults
-)
 
-// Results lists every Result, in order.
-var Results = [...]Result{ResultHit, ResultMiss, ResultStale, ResultRevalidated, ResultBypass}
+	// NumResults is the number of Result values: they are 0 … NumResults-1.
+	NumResults = iota
+)
 
 func (r Result) String() string {
 	switch r {
@@ -168,27 +167,3 @@ type TransportOptions struct {
 	// load).
 	MaxIdleConnsPerHost int
 }
-
-// Handler is the caching proxy's http.Handler. It is safe for concurrent
-// use. Close stops its background work.
-type Handler struct {
-	h *handler
-}
-
-var _ http.Handler = (*Handler)(nil)
-
-// New validates o and builds a Handler over store.
-func New(store Store, o Options) (*Handler, error) { panic("TODO") }
-
-// ServeHTTP answers one request.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { panic("TODO") }
-
-// Close cancels background refreshes and waits for them to end.
-func (h *Handler) Close() error { panic("TODO") }
-
-// NewTransport returns the upstream transport: its own connection pool,
-// dial and response-header timeouts, no compression negotiation (bodies
-// are stored as the origin sent them) and no proxy from the environment.
-func NewTransport(o TransportOptions) *http.Transport { panic("TODO") }
-
-type handler struct{}

@@ -1,0 +1,322 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cacheproxy/cacheproxy/cache"
+	"golang.org/x/sync/singleflight"
+)
+
+// fetchArgs is what a fill needs to know about the request it serves.
+type fetchArgs struct {
+	key   string
+	cred  string
+	reqCC cache.Directives
+	stale *cache.Entry // the selected stored response that must be validated, or nil
+	fwd   string       // Cache-Status fwd reason
+	vary  []string     // Vary names known for key: part of the flight key
+}
+
+// fillCall identifies the caller whose closure ran a fill: only that
+// caller may use the parts of a fillResult that cannot be shared.
+type fillCall struct{ _ int }
+
+// fillResult is the outcome of one upstream fetch, shared by every request
+// collapsed onto it.
+type fillResult struct {
+	owner *fillCall
+
+	// entry is the shareable response: stored, or a buffered one that
+	// could not be stored (an upstream 5xx while a stale entry exists).
+	entry       *cache.Entry
+	stored      bool
+	fromCache   bool // the second look inside the flight found it fresh
+	revalidated bool // a 304 freshened entry
+	fwdStatus   int  // the upstream's status, 0 if none arrived
+
+	// Owner only.
+	setCookie []string       // the upstream's Set-Cookie, never stored
+	resp      *http.Response // not storable: body unread past prefix
+	prefix    []byte
+	release   context.CancelFunc // ends the fill's context once resp is consumed
+	reason    string             // why resp was not stored
+
+	err     error  // no usable response
+	partial []byte // with errTruncated: what arrived (owner only, resp holds the header)
+}
+
+// discard releases what only the owner may use, when it will not.
+func (f *fillResult) discard() {
+	if f.resp != nil {
+		f.resp.Body.Close()
+	}
+	if f.release != nil {
+		f.release()
+	}
+}
+
+// flightKey is the collapsing key: the primary key, the credential, and
+// the request's values of the Vary fields known for it.
+func flightKey(a fetchArgs, reqHeader http.Header) string {
+	if a.cred == "" && len(a.vary) == 0 {
+		return a.key
+	}
+	var b strings.Builder
+	b.WriteString(a.key)
+	b.WriteByte(0)
+	b.WriteString(a.cred)
+	for _, v := range cache.VaryValues(a.vary, reqHeader) {
+		b.WriteByte(0)
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// fetch answers r through a fill collapsed with every concurrent request
+// for the same flight key (singleflight). The fill runs on a context of its
+// own, not the client's. Waiters whose request the result cannot answer
+// (not storable, or a different Vary selection) go upstream themselves.
+func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fetchArgs) Result {
+	for attempt := 0; ; attempt++ {
+		call := new(fillCall)
+		ch := h.flights.DoChan(flightKey(a, r.Header), func() (any, error) {
+			return h.fillOnce(call, r, rt, a), nil
+		})
+		var f *fillResult
+		select {
+		case v := <-ch:
+			f = v.Val.(*fillResult)
+		case <-r.Context().Done():
+			h.abandon(ch, call)
+			return ResultMiss
+		}
+		owner := f.owner == call
+		if !owner {
+			rt.obs.Collapsed()
+		}
+		now := h.now()
+		st := cacheStatus{fwd: a.fwd, fwdStatus: f.fwdStatus, stored: f.stored, collapsed: !owner}
+		switch {
+		case f.fromCache:
+			h.serveEntry(w, r, f.entry, nil, cacheStatus{hit: true, ttl: ttlSeconds(f.entry, now), hasTTL: true, collapsed: !owner}, now)
+			return ResultHit
+		case f.err != nil:
+			if a.stale != nil && cache.StaleIfError(a.stale, a.reqCC, now) {
+				return h.serveStaleIfError(w, r, a.stale, f.fwdStatus, now)
+			}
+			if owner && f.resp != nil {
+				h.serveTruncated(w, r, f, st)
+			}
+			code, detail := upstreamFailure(f.err)
+			h.log.Warn("upstream fetch failed", "route", rt.name, "method", r.Method, "path", r.URL.Path, "err", f.err)
+			h.fail(w, code, detail, http.StatusText(code))
+			return ResultMiss
+		case f.resp != nil || f.entry == nil:
+			if owner {
+				st.detail = f.reason
+				h.serveUpstream(w, r, f, st)
+				return ResultMiss
+			}
+			h.pass(w, r, rt, a.fwd, false) // not storable: go upstream ourselves
+			return ResultMiss
+		}
+		if f.entry.Status >= 500 && a.stale != nil && cache.StaleIfError(a.stale, a.reqCC, now) {
+			return h.serveStaleIfError(w, r, a.stale, f.fwdStatus, now)
+		}
+		if !owner && !f.entry.Matches(r.Header, a.cred) {
+			if attempt == 0 && f.entry.Vary != nil && !isStar(f.entry.Vary) {
+				a.vary, a.fwd = f.entry.Vary, "vary-miss"
+				continue
+			}
+			h.pass(w, r, rt, a.fwd, false)
+			return ResultMiss
+		}
+		var setCookie []string
+		if owner {
+			setCookie = f.setCookie
+		}
+		h.serveEntry(w, r, f.entry, setCookie, st, now)
+		if f.revalidated {
+			return ResultRevalidated
+		}
+		return ResultMiss
+	}
+}
+
+func isStar(vary []string) bool {
+	for _, v := range vary {
+		if v == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// abandon is called when a client leaves while waiting on a fill: if its
+// own closure runs the fill, what only it could use is released when the
+// fill ends. The goroutine ends with the fill, which the fill timeout and
+// Close bound.
+func (h *Handler) abandon(ch <-chan singleflight.Result, call *fillCall) {
+	go func() {
+		if f := (<-ch).Val.(*fillResult); f.owner == call {
+			f.discard()
+		}
+	}()
+}
+
+// fillOnce fetches from upstream for the request in, stores what may be
+// stored, and returns the shared outcome. It runs once per flight, on the
+// goroutine singleflight gives it, on a context bounded by the fill
+// timeout and cancelled by Close.
+func (h *Handler) fillOnce(call *fillCall, in *http.Request, rt *route, a fetchArgs) *fillResult {
+	f := &fillResult{owner: call}
+	// Look again inside the flight (as groupcache's load does): a flight
+	// that just ended may have stored what this one was started for.
+	res, _ := h.store.Get(a.key)
+	if res != nil {
+		if e := res.Select(in.Header, a.cred); e != nil && e != a.stale && cache.Decide(e, a.reqCC, h.now()) == cache.UseFresh {
+			f.entry, f.fromCache = e, true
+			return f
+		}
+	}
+	if res == nil && a.stale != nil {
+		res = &cache.Resource{Variants: []*cache.Entry{a.stale}} // evicted meanwhile
+	}
+	ctx, cancel := context.WithTimeout(h.bgCtx, h.fill)
+	out := h.outRequest(ctx, in, rt)
+	conditional := false
+	if a.stale != nil {
+		if tags := res.ETags(a.cred); len(tags) > 0 {
+			out.Header.Set("If-None-Match", strings.Join(tags, ", "))
+			conditional = true
+		}
+		if lm := a.stale.Header.Get("Last-Modified"); lm != "" {
+			out.Header.Set("If-Modified-Since", lm)
+			conditional = true
+		}
+	}
+	reqTime := h.now()
+	resp, err := h.transport.RoundTrip(out)
+	respTime := h.now()
+	rt.obs.Upstream(respTime.Sub(reqTime))
+	if err != nil {
+		cancel()
+		if conditional {
+			rt.obs.Revalidation(OutcomeError)
+		}
+		f.err = err
+		return f
+	}
+	f.fwdStatus = resp.StatusCode
+	if resp.StatusCode == http.StatusNotModified && conditional {
+		drain(resp.Body)
+		cancel()
+		return h.freshen(f, rt, a, res, resp.Header, reqTime, respTime)
+	}
+	if conditional {
+		if resp.StatusCode >= 500 {
+			rt.obs.Revalidation(OutcomeError)
+		} else {
+			rt.obs.Revalidation(OutcomeModified)
+		}
+	}
+	respCC := cache.ParseCacheControl(resp.Header["Cache-Control"])
+	ok, reason := cache.Storable(in.Header, a.reqCC, resp.StatusCode, resp.Header, respCC, rt.policy)
+	keep := ok || (resp.StatusCode >= 500 && a.stale != nil) // buffered to share, or to decide stale-if-error
+	limit := rt.policy.MaxObjectSize
+	if keep && limit > 0 && resp.ContentLength > limit {
+		keep, reason = false, "too-large"
+	}
+	if !keep || resp.StatusCode == http.StatusNotModified {
+		f.resp, f.release, f.reason = resp, cancel, reason
+		return f
+	}
+	body, err := readBody(resp, limit)
+	switch {
+	case err != nil:
+		resp.Body.Close()
+		cancel()
+		f.err = fmt.Errorf("%w: %w", errTruncated, err)
+		f.resp, f.partial = resp, body
+		return f
+	case limit > 0 && int64(len(body)) > limit:
+		f.resp, f.prefix, f.release, f.reason = resp, body, cancel, "too-large"
+		return f
+	}
+	resp.Body.Close()
+	cancel()
+	e := cache.NewEntry(in, resp.StatusCode, resp.Header, body, a.cred, reqTime, respTime, rt.policy)
+	f.entry, f.setCookie = e, resp.Header["Set-Cookie"]
+	if ok && !isStar(e.Vary) {
+		f.stored = h.put(a.key, res.With(e, a.stale))
+	}
+	return f
+}
+
+// freshen applies a 304 to the stored variant it names (RFC 9111 §4.3.3,
+// §4.3.4): by its ETag, or the validated entry when it carries none.
+func (h *Handler) freshen(f *fillResult, rt *route, a fetchArgs, res *cache.Resource, hdr http.Header, reqTime, respTime time.Time) *fillResult {
+	target := a.stale
+	if et := hdr.Get("ETag"); et != "" {
+		target = res.ByETag(et, a.cred)
+	}
+	if target == nil {
+		rt.obs.Revalidation(OutcomeError)
+		f.err = fmt.Errorf("proxy: upstream 304 names entity-tag %q, which no stored response has", hdr.Get("ETag"))
+		return f
+	}
+	rt.obs.Revalidation(OutcomeNotModified)
+	fresh := target.Freshen(hdr, reqTime, respTime, rt.policy)
+	f.entry, f.revalidated, f.setCookie = fresh, true, hdr["Set-Cookie"]
+	f.stored = h.put(a.key, res.With(fresh, target))
+	return f
+}
+
+// put stores res, kept by ristretto as long as any variant may still be
+// used: its freshness lifetime, its stale-* windows and, when it has a
+// validator, the stale retention.
+func (h *Handler) put(key string, res *cache.Resource) bool {
+	var keep time.Duration
+	for _, e := range res.Variants {
+		d := e.Lifetime - e.CorrectedInitialAge + max(e.CC.StaleWhileRevalidate, e.CC.StaleIfError, 0)
+		if e.ETag != "" || !e.LastModified.IsZero() {
+			d += h.retention
+		}
+		keep = max(keep, d)
+	}
+	return h.store.Set(key, res, max(keep, time.Second))
+}
+
+// readBody reads resp's body whole, or limit+1 bytes when limit > 0 and
+// the body is longer. An error means the body ended before its framing
+// said (short of Content-Length, a reset, a broken chunk).
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	if resp.ContentLength >= 0 && (limit <= 0 || resp.ContentLength <= limit) {
+		b := make([]byte, resp.ContentLength)
+		n, err := io.ReadFull(resp.Body, b)
+		if err != nil {
+			return b[:n], err
+		}
+		return b, nil
+	}
+	var buf bytes.Buffer
+	r := io.Reader(resp.Body)
+	if limit > 0 {
+		r = io.LimitReader(resp.Body, limit+1)
+	}
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
+// drain reads a little of an unwanted body so the connection can be
+// reused, then closes it.
+func drain(body io.ReadCloser) {
+	io.Copy(io.Discard, io.LimitReader(body, 4<<10))
+	body.Close()
+}

@@ -1,0 +1,132 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cacheproxy/cacheproxy/cache"
+)
+
+// lookup answers a GET or HEAD that the cache takes part in: from a stored
+// response when one may be used (RFC 9111 §4), otherwise through a
+// collapsed fill.
+func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route) Result {
+	now := h.now()
+	reqCC := requestDirectives(r.Header)
+	cred := credential(r, rt)
+	key := cache.Key(r)
+	res, _ := h.store.Get(key)
+	var e *cache.Entry
+	if res != nil {
+		e = res.Select(r.Header, cred)
+	}
+	if e != nil {
+		switch cache.Decide(e, reqCC, now) {
+		case cache.UseFresh:
+			h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true}, now)
+			return ResultHit
+		case cache.UseStale:
+			h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true, detail: "max-stale"}, now)
+			return ResultStale
+		case cache.UseStaleWhileRevalidate:
+			h.refreshInBackground(r, rt, key, cred, e)
+			h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true, detail: "stale-while-revalidate"}, now)
+			return ResultStale
+		}
+	}
+	fwd := fwdReason(res, e, reqCC, now)
+	if reqCC.OnlyIfCached {
+		// RFC 9111 §5.2.1.7: 504 when nothing stored may be used.
+		h.fail(w, http.StatusGatewayTimeout, "only-if-cached", "only-if-cached: no stored response may be used")
+		return ResultMiss
+	}
+	if reqCC.NoStore || (r.Method == http.MethodHead && e == nil) {
+		// Nothing of the answer may be stored (§5.2.1.5), or a HEAD with
+		// nothing to validate: forward as it is.
+		h.pass(w, r, rt, fwd, false)
+		return ResultMiss
+	}
+	return h.fetch(w, r, rt, fetchArgs{key: key, cred: cred, reqCC: reqCC, stale: e, fwd: fwd, vary: varyOf(res)})
+}
+
+// requestDirectives parses the request's Cache-Control; without one, a
+// Pragma: no-cache means no-cache (RFC 9111 §5.4).
+func requestDirectives(h http.Header) cache.Directives {
+	cc := cache.ParseCacheControl(h["Cache-Control"])
+	if len(h["Cache-Control"]) == 0 {
+		for _, p := range h["Pragma"] {
+			if strings.Contains(strings.ToLower(p), "no-cache") {
+				cc.NoCache = true
+			}
+		}
+	}
+	return cc
+}
+
+// credential returns the hash that keeps a per-credential route's entries
+// apart, or "".
+func credential(r *http.Request, rt *route) string {
+	if !rt.policy.PerCredential {
+		return ""
+	}
+	return cache.CredentialHash(r.Header.Get("Authorization"))
+}
+
+// fwdReason says why a request goes forward, as Cache-Status fwd (RFC 9211
+// §2.2).
+func fwdReason(res *cache.Resource, e *cache.Entry, reqCC cache.Directives, now time.Time) string {
+	switch {
+	case e == nil && res == nil:
+		return "uri-miss"
+	case e == nil:
+		return "vary-miss"
+	case e.TTL(now) > 0 && (reqCC.NoCache || reqCC.MaxAge != cache.Absent || reqCC.MinFresh != cache.Absent):
+		return "request"
+	}
+	return "stale"
+}
+
+// varyOf returns the Vary field names of the newest stored variant.
+func varyOf(res *cache.Resource) []string {
+	if res == nil || len(res.Variants) == 0 {
+		return nil
+	}
+	return res.Variants[0].Vary
+}
+
+// ttlSeconds is e's remaining freshness in whole seconds, negative when
+// stale (the Cache-Status ttl parameter).
+func ttlSeconds(e *cache.Entry, now time.Time) int64 {
+	return int64(e.TTL(now) / time.Second)
+}
+
+// refreshInBackground starts the one refresh of key that
+// stale-while-revalidate allows (RFC 5861 §3), unless one is under way or
+// the handler is closing.
+func (h *Handler) refreshInBackground(r *http.Request, rt *route, key, cred string, stale *cache.Entry) {
+	if _, busy := h.refreshing.LoadOrStore(key, struct{}{}); busy {
+		return
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		h.refreshing.Delete(key)
+		return
+	}
+	h.bg.Add(1)
+	h.mu.Unlock()
+	in := r.Clone(h.bgCtx) // r is not ours once ServeHTTP returns
+	args := fetchArgs{key: key, cred: cred, reqCC: cache.ParseCacheControl(nil), stale: stale, vary: stale.Vary}
+	go func() {
+		defer h.bg.Done()
+		defer h.refreshing.Delete(key)
+		call := new(fillCall)
+		v := <-h.flights.DoChan(flightKey(args, in.Header), func() (any, error) {
+			return h.fillOnce(call, in, rt, args), nil
+		})
+		if f := v.Val.(*fillResult); f.owner == call {
+			f.discard()
+		}
+	}()
+}

@@ -1,0 +1,181 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cacheproxy/cacheproxy/cache"
+)
+
+// notModifiedFields are the stored fields a 304 carries (RFC 9110
+// §15.4.5): those a 200 would have sent that guide caches.
+func isNotModifiedField(k string) bool {
+	switch k {
+	case "Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Vary", "Last-Modified", "Cache-Status", "Via":
+		return true
+	}
+	return false
+}
+
+// serveEntry writes the response e to the client: 304 when the client's
+// own validators match (RFC 9111 §4.3.2), the stored status, fields and
+// body otherwise (no body for HEAD), with Age, Via and Cache-Status.
+// setCookie is the upstream's Set-Cookie, for the one client whose request
+// fetched e.
+func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, setCookie []string, st cacheStatus, now time.Time) {
+	hd := w.Header()
+	status := e.Status
+	if notModified(r, e) {
+		status = http.StatusNotModified
+		for k, v := range e.Header {
+			if isNotModifiedField(k) {
+				hd[k] = v
+			}
+		}
+	} else {
+		for k, v := range e.Header {
+			hd[k] = v
+		}
+	}
+	// The stored slices are shared with other requests: never append to
+	// them in place.
+	hd["Via"] = appendCopy(e.Header["Via"], h.via)
+	hd["Cache-Status"] = appendCopy(e.Header["Cache-Status"], st.format(h.name))
+	if age := e.CurrentAge(now); st.hit || age >= time.Second {
+		hd["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
+	}
+	if setCookie != nil {
+		hd["Set-Cookie"] = setCookie
+	}
+	if status == http.StatusNoContent || status == http.StatusNotModified {
+		// Go's server writes a handler-set Content-Length even on a 204.
+		delete(hd, "Content-Length")
+		w.WriteHeader(status)
+		return
+	}
+	hd["Content-Length"] = []string{strconv.Itoa(len(e.Body))}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(e.Body)
+	}
+}
+
+// notModified evaluates the client's If-None-Match (weak comparison, lists
+// and *) or, without one, If-Modified-Since against a stored 2xx response
+// (RFC 9110 §13.1.2, §13.1.3, §13.2.2; RFC 9111 §4.3.2).
+func notModified(r *http.Request, e *cache.Entry) bool {
+	if e.Status < 200 || e.Status > 299 {
+		return false
+	}
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
+		v := inm[0]
+		if len(inm) > 1 {
+			v = strings.Join(inm, ", ")
+		}
+		return cache.MatchNoneMatch(v, e.ETag)
+	}
+	ims := r.Header.Get("If-Modified-Since")
+	if ims == "" {
+		return false
+	}
+	t, err := http.ParseTime(ims)
+	if err != nil {
+		return false
+	}
+	lm := e.LastModified
+	if lm.IsZero() {
+		lm = e.Date // §4.3.2: the stored Date when there is no Last-Modified
+	}
+	return !lm.After(t)
+}
+
+// serveStaleIfError serves a stale entry because the upstream failed
+// (RFC 5861 §4). status is the upstream's, 0 when none arrived.
+func (h *Handler) serveStaleIfError(w http.ResponseWriter, r *http.Request, e *cache.Entry, status int, now time.Time) Result {
+	h.serveEntry(w, r, e, nil, cacheStatus{fwd: "stale", fwdStatus: status, ttl: ttlSeconds(e, now), hasTTL: true, detail: "stale-if-error"}, now)
+	return ResultStale
+}
+
+// serveUpstream streams a response the cache did not store to the client
+// whose request fetched it, then ends the fill's context.
+func (h *Handler) serveUpstream(w http.ResponseWriter, r *http.Request, f *fillResult, st cacheStatus) {
+	resp := f.resp
+	defer f.release()
+	defer resp.Body.Close()
+	h.writeUpstreamHeader(w, resp, st)
+	if r.Method == http.MethodHead || !bodyAllowed(resp.StatusCode) {
+		return
+	}
+	if _, err := w.Write(f.prefix); err != nil {
+		return
+	}
+	if err := copyBody(w, resp.Body, resp.ContentLength < 0); err != nil {
+		if errors.Is(err, errClientWrite) {
+			return
+		}
+		h.log.Warn("upstream body ended early", "method", r.Method, "path", r.URL.Path, "err", err)
+		panic(http.ErrAbortHandler) // the client must see an abort, not a clean end
+	}
+}
+
+// serveTruncated gives the client whose request fetched a truncated body
+// the header and what arrived, then aborts: never a clean end.
+func (h *Handler) serveTruncated(w http.ResponseWriter, r *http.Request, f *fillResult, st cacheStatus) {
+	st.detail = "upstream-truncated"
+	h.writeUpstreamHeader(w, f.resp, st)
+	if r.Method != http.MethodHead {
+		w.Write(f.partial)
+	}
+	http.NewResponseController(w).Flush()
+	h.log.Warn("upstream body ended early", "method", r.Method, "path", r.URL.Path, "err", f.err)
+	panic(http.ErrAbortHandler)
+}
+
+// writeUpstreamHeader copies an upstream response's end-to-end fields and
+// status to w, made compliant, with Via and Cache-Status.
+func (h *Handler) writeUpstreamHeader(w http.ResponseWriter, resp *http.Response, st cacheStatus) {
+	hd := w.Header()
+	removeHopByHop(resp.Header)
+	for k, v := range resp.Header {
+		hd[k] = v
+	}
+	finishForwarded(hd, resp.StatusCode)
+	hd["Via"] = appendCopy(resp.Header["Via"], h.via)
+	hd["Cache-Status"] = appendCopy(resp.Header["Cache-Status"], st.format(h.name))
+	w.WriteHeader(resp.StatusCode)
+}
+
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// errClientWrite marks a failed write to the client (it left).
+var errClientWrite = errors.New("proxy: client write failed")
+
+// copyBody copies src to w, flushing after each read when flush is set (a
+// body of unknown length may be a stream).
+func copyBody(w http.ResponseWriter, src io.Reader, flush bool) error {
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return errClientWrite
+			}
+			if flush {
+				rc.Flush()
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
