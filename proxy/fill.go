@@ -61,16 +61,21 @@ func (f *fillResult) discard() {
 	}
 }
 
-// flightKey is the collapsing key: the primary key, the credential, and
-// the request's values of the Vary fields known for it.
+// flightKey is the collapsing key: the primary key, the credential (or,
+// on a shared route, whether the request carries Authorization), and the
+// request's values of the Vary fields known for it.
 func flightKey(a fetchArgs, reqHeader http.Header) string {
-	if a.cred == "" && len(a.vary) == 0 {
+	auth := a.cred == "" && reqHeader["Authorization"] != nil
+	if a.cred == "" && len(a.vary) == 0 && !auth {
 		return a.key
 	}
 	var b strings.Builder
 	b.WriteString(a.key)
 	b.WriteByte(0)
 	b.WriteString(a.cred)
+	if auth {
+		b.WriteString("\x00authorized") // never collapsed with anonymous requests
+	}
 	for _, v := range cache.VaryValues(a.vary, reqHeader) {
 		b.WriteByte(0)
 		b.WriteString(v)
@@ -129,7 +134,7 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fet
 		if f.entry.Status >= 500 && a.stale != nil && cache.StaleIfError(a.stale, a.reqCC, now) {
 			return h.serveStaleIfError(w, r, a.stale, f.fwdStatus, now)
 		}
-		if !owner && !f.entry.Matches(r.Header, a.cred) {
+		if !owner && (!f.entry.Matches(r.Header, a.cred) || !mayAnswer(f.entry, r, a.cred)) {
 			if attempt == 0 && f.entry.Vary != nil && !isStar(f.entry.Vary) {
 				a.vary, a.fwd = f.entry.Vary, "vary-miss"
 				continue
@@ -180,7 +185,7 @@ func (h *Handler) fillOnce(call *fillCall, in *http.Request, rt *route, a fetchA
 	// that just ended may have stored what this one was started for.
 	res, _ := h.store.Get(a.key)
 	if res != nil {
-		if e := res.Select(in.Header, a.cred); e != nil && e != a.stale && cache.Decide(e, a.reqCC, h.now()) == cache.UseFresh {
+		if e := res.Select(in.Header, a.cred); e != nil && e != a.stale && mayAnswer(e, in, a.cred) && cache.Decide(e, a.reqCC, h.now()) == cache.UseFresh {
 			f.entry, f.fromCache = e, true
 			return f
 		}

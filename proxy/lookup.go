@@ -20,6 +20,9 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route) Resu
 	var e *cache.Entry
 	if res != nil {
 		e = res.Select(r.Header, cred)
+		if e != nil && !mayAnswer(e, r, cred) {
+			e = nil
+		}
 	}
 	if e != nil {
 		switch cache.Decide(e, reqCC, now) {
@@ -71,6 +74,18 @@ func credential(r *http.Request, rt *route) string {
 		return ""
 	}
 	return cache.CredentialHash(r.Header.Get("Authorization"))
+}
+
+// mayAnswer reports whether e, selected for r, may answer it. A response
+// stored for anyone answers a request that carries Authorization only when
+// it declared itself shareable with authenticated requests (public,
+// s-maxage or must-revalidate, as RFC 9111 §3.5 lets such responses be
+// stored): otherwise a credential's holder could get another's view.
+func mayAnswer(e *cache.Entry, r *http.Request, cred string) bool {
+	if cred != "" || r.Header["Authorization"] == nil {
+		return true
+	}
+	return e.CC.Public || e.CC.SMaxAge != cache.Absent || e.CC.MustRevalidate
 }
 
 // fwdReason says why a request goes forward, as Cache-Status fwd (RFC 9211

@@ -80,14 +80,14 @@ func (h *Handler) invalidate(in *http.Request, resp *http.Response) {
 		if err != nil {
 			continue
 		}
-		if k := cache.Key(&http.Request{URL: u, Host: u.Host}); origin(k) == origin(key) {
+		if k := cache.Key(&http.Request{URL: u, Host: u.Host}); originOf(k) == originOf(key) {
 			h.store.Delete(k)
 		}
 	}
 }
 
-// origin returns the scheme://host part of a cache key.
-func origin(key string) string {
+// originOf returns the scheme://host part of a cache key.
+func originOf(key string) string {
 	i := strings.Index(key, "://")
 	if i < 0 {
 		return key
