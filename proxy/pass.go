@@ -97,6 +97,7 @@ func originOf(key string) string {
 	}
 	return key
 }
+
 // finishForwarded makes a forwarded response's framing fields compliant:
 // a 1xx, 204 or 304 carries neither Content-Length nor Transfer-Encoding
 // (RFC 9110 §8.6, RFC 9112 §6.1), whatever the upstream sent.

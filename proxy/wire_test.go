@@ -2,10 +2,10 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"fmt"
 	"net/netip"
 	"net/url"
 	"strings"
