@@ -111,9 +111,10 @@ func varyOf(res *cache.Resource) []string {
 }
 
 // ttlSeconds is e's remaining freshness in whole seconds, negative when
-// stale (the Cache-Status ttl parameter).
+// stale (the Cache-Status ttl parameter): the lifetime less the Age field
+// sent with it, so that the two always add up for the client.
 func ttlSeconds(e *cache.Entry, now time.Time) int64 {
-	return int64(e.TTL(now) / time.Second)
+	return int64(e.Lifetime/time.Second) - int64(e.CurrentAge(now)/time.Second)
 }
 
 // refreshInBackground starts the one refresh of key that
