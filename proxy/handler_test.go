@@ -253,86 +253,61 @@ func TestUnsafeMethodInvalidates(t *testing.T) {
 
 func TestCollapsing(t *testing.T) {
 	t.Parallel()
-	const clients = 50
-	release := make(chan struct{})
-	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		<-release
-		w.Header().Set("Cache-Control", "max-age=60")
-		fmt.Fprint(w, "body")
-	})
-	f := newFixtureFor(t, o, defaultPolicy())
-	// Every client looks up once and misses; the fill looks once more.
-	// When all have looked, let the origin answer.
-	var once sync.Once
-	f.store.onGet = func() {
-		if f.store.gets.Load() == clients+1 {
-			once.Do(func() { close(release) })
-		}
+	cases := []struct {
+		name         string
+		cacheControl string
+		clients      int
+		wantOrigin   int64
+	}{
+		{"storable answer shared by every waiter", "max-age=60", 50, 1},
+		{"RFC 9111 §3 no-store answer not shared: waiters go upstream", "no-store", 5, 5},
 	}
-	var wg sync.WaitGroup
-	errs := make(chan string, clients)
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := f.front.Client().Get(f.front.URL + "/hot")
-			if err != nil {
-				errs <- err.Error()
-				return
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			release := make(chan struct{})
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				<-release
+				w.Header().Set("Cache-Control", tc.cacheControl)
+				fmt.Fprint(w, "body")
+			})
+			f := newFixtureFor(t, o, defaultPolicy())
+			// Every client looks up once and misses; the fill looks once
+			// more. When all have looked, let the origin answer.
+			var once sync.Once
+			f.store.onGet = func() {
+				if f.store.gets.Load() == int64(tc.clients)+1 {
+					once.Do(func() { close(release) })
+				}
 			}
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				errs <- resp.Status
+			var wg sync.WaitGroup
+			for range tc.clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resp, err := f.front.Client().Get(f.front.URL + "/hot")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						t.Errorf("status %s; want 200", resp.Status)
+					}
+				}()
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
-	if got := o.hits.Load(); got != 1 {
-		t.Errorf("origin requests = %d; want 1 for %d concurrent misses", got, clients)
-	}
-	f.obs.mu.Lock()
-	defer f.obs.mu.Unlock()
-	if got := f.obs.collapsed + f.obs.results[ResultHit]; got != clients-1 {
-		t.Errorf("collapsed %d + hits %d = %d; want %d", f.obs.collapsed, f.obs.results[ResultHit], got, clients-1)
-	}
-}
-
-func TestNotStorableWaitersGoUpstream(t *testing.T) {
-	t.Parallel()
-	const clients = 5
-	release := make(chan struct{})
-	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		<-release
-		w.Header().Set("Cache-Control", "no-store")
-		fmt.Fprint(w, "private")
-	})
-	f := newFixtureFor(t, o, defaultPolicy())
-	var once sync.Once
-	f.store.onGet = func() {
-		if f.store.gets.Load() == clients+1 {
-			once.Do(func() { close(release) })
-		}
-	}
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := f.front.Client().Get(f.front.URL + "/p")
-			if err != nil {
-				t.Error(err)
-				return
+			wg.Wait()
+			if got := o.hits.Load(); got != tc.wantOrigin {
+				t.Errorf("origin requests = %d for %d concurrent misses; want %d", got, tc.clients, tc.wantOrigin)
 			}
-			resp.Body.Close()
-		}()
-	}
-	wg.Wait()
-	if got := o.hits.Load(); got != clients {
-		t.Errorf("origin requests = %d; want %d (no-store answers are not shared)", got, clients)
+			f.obs.mu.Lock()
+			defer f.obs.mu.Unlock()
+			if tc.wantOrigin == 1 {
+				if got := f.obs.collapsed + f.obs.results[ResultHit]; got != tc.clients-1 {
+					t.Errorf("collapsed %d + hits %d = %d; want %d", f.obs.collapsed, f.obs.results[ResultHit], got, tc.clients-1)
+				}
+			}
+		})
 	}
 }
 
