@@ -55,6 +55,27 @@ type Directives struct {
 	// Freshness directives with invalid values are treated as 0 (stale),
 	// as §4.2.1 encourages; the first of duplicates wins.
 	Invalid bool
+
+	// Targeted reports directives taken from a targeted field
+	// (CDN-Cache-Control, RFC 9213) instead of Cache-Control: Expires is
+	// then ignored as well.
+	Targeted bool
+}
+
+// ResponseDirectives returns the directives that govern how this cache
+// stores and reuses a response with header h. A valid, non-empty
+// CDN-Cache-Control field targets caches like this one: its directives
+// are used and Cache-Control and Expires are ignored (RFC 9213 §2.1); an
+// empty or unparseable one is ignored, as if absent (§2.2). Otherwise the
+// Cache-Control field's directives apply.
+func ResponseDirectives(h http.Header) Directives {
+	if t := h["Cdn-Cache-Control"]; len(t) > 0 {
+		if d := ParseCacheControl(t); !d.Invalid && strings.TrimSpace(strings.Join(t, "")) != "" {
+			d.Targeted = true
+			return d
+		}
+	}
+	return ParseCacheControl(h["Cache-Control"])
 }
 
 // ParseCacheControl parses the field lines of a Cache-Control header

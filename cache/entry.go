@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -59,7 +60,7 @@ const EntryOverhead = 512
 // may be nil (no Vary values then). An invalid or missing Date is replaced
 // by responseTime (RFC 9110 §6.6.1); an invalid Age counts as 0.
 func NewEntry(req *http.Request, status int, header http.Header, body []byte, credential string, requestTime, responseTime time.Time, p Policy) *Entry {
-	cc := ParseCacheControl(header.Values("Cache-Control"))
+	cc := ResponseDirectives(header)
 	stored := make(http.Header, len(header)+1)
 	copyStored(stored, header, nil)
 	dropQualified(stored, cc)
@@ -100,7 +101,7 @@ func (e *Entry) Freshen(h http.Header, requestTime, responseTime time.Time, p Po
 		merged = make(http.Header, len(h)+1)
 	}
 	copyStored(merged, h, func(name string) bool { return name == "Vary" })
-	cc := ParseCacheControl(merged.Values("Cache-Control"))
+	cc := ResponseDirectives(merged)
 	dropQualified(merged, cc)
 	date := setDate(merged, h, responseTime)
 
@@ -126,7 +127,7 @@ func (e *Entry) setDerived(ageHeader http.Header) {
 		}
 	}
 	e.LastModified = time.Time{}
-	if lm, err := http.ParseTime(e.Header.Get("Last-Modified")); err == nil {
+	if lm, ok := ParseHTTPDate(e.Header.Get("Last-Modified")); ok {
 		e.LastModified = lm
 	}
 	e.CorrectedInitialAge = correctedInitialAge(ageHeader.Get("Age"), e.Date, e.RequestTime, e.ResponseTime)
@@ -143,7 +144,10 @@ func (e *Entry) setDerived(ageHeader http.Header) {
 // An absent or invalid Age is 0; a negative response delay (clocks out of
 // order) is 0.
 func correctedInitialAge(ageField string, date, requestTime, responseTime time.Time) time.Duration {
-	ageValue, ok := parseDeltaSeconds(ageField)
+	// A list ("7200, 0") is not valid Age syntax; its first member is what
+	// a recipient that joins field lines would have seen first.
+	ageField, _, _ = strings.Cut(ageField, ",")
+	ageValue, ok := parseDeltaSeconds(strings.TrimSpace(ageField))
 	if !ok {
 		ageValue = 0
 	}
@@ -155,7 +159,7 @@ func correctedInitialAge(ageField string, date, requestTime, responseTime time.T
 // setDate makes sure stored has a valid Date: the one in received when it
 // parses (already copied), else responseTime. It returns the date.
 func setDate(stored, received http.Header, responseTime time.Time) time.Time {
-	if date, err := http.ParseTime(received.Get("Date")); err == nil {
+	if date, ok := ParseHTTPDate(received.Get("Date")); ok {
 		return date
 	}
 	stored["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}

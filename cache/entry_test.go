@@ -453,3 +453,27 @@ func BenchmarkResourceSelect(b *testing.B) {
 		}
 	}
 }
+
+func TestCorrectedInitialAge(t *testing.T) {
+	t.Parallel()
+	date := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	cases := []struct {
+		name string
+		age  string
+		want time.Duration
+	}{
+		{"RFC 9111 §4.2.3 Age value", "60", 60 * time.Second},
+		{"RFC 9111 §5.1 invalid Age ignored", "abc", 0},
+		{"RFC 9111 §5.1 list: the first member counts", "7200, 0", 7200 * time.Second},
+		{"RFC 9111 §5.1 list: a small first member counts", "0, 7200", 0},
+		{"RFC 9111 §5.1 negative Age ignored", "-5", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := correctedInitialAge(tc.age, date, date, date); got != tc.want {
+				t.Errorf("correctedInitialAge(%q) = %v; want %v", tc.age, got, tc.want)
+			}
+		})
+	}
+}

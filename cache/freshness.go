@@ -23,9 +23,9 @@ func FreshnessLifetime(status int, h http.Header, cc Directives, date time.Time,
 	if cc.MaxAge != Absent {
 		return cc.MaxAge
 	}
-	if v := h.Values("Expires"); len(v) > 0 {
-		expires, err := http.ParseTime(v[0])
-		if err != nil {
+	if v := h.Values("Expires"); len(v) > 0 && !cc.Targeted {
+		expires, ok := ParseHTTPDate(v[0])
+		if !ok {
 			return 0
 		}
 		return min(max(expires.Sub(date), 0), maxDelta)
@@ -34,8 +34,8 @@ func FreshnessLifetime(status int, h http.Header, cc Directives, date time.Time,
 		return 0
 	}
 	if p.MaxHeuristicTTL > 0 {
-		lm, err := http.ParseTime(h.Get("Last-Modified"))
-		if err == nil && lm.Before(date) {
+		lm, ok := ParseHTTPDate(h.Get("Last-Modified"))
+		if ok && lm.Before(date) {
 			return min(date.Sub(lm)/10, p.MaxHeuristicTTL, maxDelta)
 		}
 	}

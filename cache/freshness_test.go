@@ -30,7 +30,13 @@ func TestFreshnessLifetime(t *testing.T) {
 		{"§5.3 invalid Expires means already expired", 200, http.Header{"Expires": {"0"}}, p, 0},
 		{"§5.3 empty Expires means already expired", 204, http.Header{"Expires": {""}}, p, 0},
 		{"§4.2.1 first Expires line used", 200, http.Header{"Expires": {httpDate(t0().Add(time.Minute)), httpDate(t0().Add(time.Hour))}}, p, time.Minute},
-		{"§5.3 obsolete date format accepted", 200, http.Header{"Expires": {t0().Add(time.Minute).Format(time.RFC850)}}, p, time.Minute},
+		{"§5.3 obsolete rfc850 date format accepted", 200, http.Header{"Expires": {t0().Add(time.Minute).Format("Monday, 02-Jan-06 15:04:05 GMT")}}, p, time.Minute},
+		{"§5.3 obsolete asctime date format accepted", 200, http.Header{"Expires": {t0().Add(time.Minute).Format(time.ANSIC)}}, p, time.Minute},
+		{"§5.3 malformed Expires (doubled space) means already expired", 200, http.Header{"Expires": {"Tue, 04 Mar  2025 05:08:07 GMT"}}, p, 0},
+		{"RFC 9213 §2.1 CDN-Cache-Control overrides Cache-Control and Expires", 200, http.Header{"Cdn-Cache-Control": {"max-age=30"}, "Cache-Control": {"max-age=600"}, "Expires": {httpDate(t0().Add(time.Hour))}}, p, 30 * time.Second},
+		{"RFC 9213 §2.1 CDN-Cache-Control without max-age ignores Expires", 200, http.Header{"Cdn-Cache-Control": {"public"}, "Expires": {httpDate(t0().Add(time.Hour))}}, p, 5 * time.Minute},
+		{"RFC 9213 §2.2 empty CDN-Cache-Control is ignored", 200, http.Header{"Cdn-Cache-Control": {""}, "Cache-Control": {"max-age=600"}}, p, 10 * time.Minute},
+		{"RFC 9213 §2.2 unparseable CDN-Cache-Control is ignored", 200, http.Header{"Cdn-Cache-Control": {"max-age=x"}, "Cache-Control": {"max-age=600"}}, p, 10 * time.Minute},
 		{"§1.2.2 Expires far ahead clamped at 2^31 s", 200, http.Header{"Expires": {"Fri, 01 Jan 9999 00:00:00 GMT"}}, p, 1 << 31 * time.Second},
 		{"§4.2.1 invalid max-age is stale, not heuristic", 200, http.Header{"Cache-Control": {"max-age=abc"}}, p, 0},
 		{"§4.2.1 explicit freshness for an error status", 500, http.Header{"Cache-Control": {"max-age=30"}}, p, 30 * time.Second},
@@ -54,7 +60,7 @@ func TestFreshnessLifetime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cc := ParseCacheControl(tt.header.Values("Cache-Control"))
+			cc := ResponseDirectives(tt.header)
 			if got := FreshnessLifetime(tt.status, tt.header, cc, t0(), tt.p); got != tt.want {
 				t.Errorf("FreshnessLifetime(%d, %v) = %v; want %v", tt.status, tt.header, got, tt.want)
 			}

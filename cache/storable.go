@@ -74,7 +74,7 @@ func Storable(reqHeader http.Header, reqCC Directives, status int, respHeader ht
 	if isEventStream(respHeader.Get("Content-Type")) {
 		return false, "event-stream"
 	}
-	if respCC.MaxAge != Absent || respCC.SMaxAge != Absent || len(respHeader.Values("Expires")) > 0 {
+	if respCC.MaxAge != Absent || respCC.SMaxAge != Absent || (!respCC.Targeted && len(respHeader.Values("Expires")) > 0) {
 		return true, ""
 	}
 	if !heuristicStatus(status, respCC) {
@@ -119,8 +119,8 @@ func hasValidator(h http.Header) bool {
 	if _, ok := ParseETag(h.Get("ETag")); ok {
 		return true
 	}
-	_, err := http.ParseTime(h.Get("Last-Modified"))
-	return err == nil
+	_, ok := ParseHTTPDate(h.Get("Last-Modified"))
+	return ok
 }
 
 // isEventStream reports whether the media type of content type ct is

@@ -23,6 +23,10 @@ func TestStorable(t *testing.T) {
 		reason     string
 	}{
 		{"§3 200 with max-age", nil, "", 200, http.Header{"Cache-Control": {"max-age=60"}}, noTTL, true, ""},
+		{"RFC 9213 §2.1 CDN-Cache-Control no-store wins over Cache-Control max-age", nil, "", 200, http.Header{"Cdn-Cache-Control": {"no-store"}, "Cache-Control": {"max-age=60"}}, withTTL, false, "no-store"},
+		{"RFC 9213 §2.1 CDN-Cache-Control private wins over Cache-Control max-age", nil, "", 200, http.Header{"Cdn-Cache-Control": {"private"}, "Cache-Control": {"max-age=60"}}, withTTL, false, "private"},
+		{"RFC 9213 §2.1 CDN-Cache-Control max-age wins over Cache-Control no-store", nil, "", 200, http.Header{"Cdn-Cache-Control": {"max-age=60"}, "Cache-Control": {"no-store"}}, noTTL, true, ""},
+		{"RFC 9213 §2.1 Expires ignored under CDN-Cache-Control", nil, "", 302, http.Header{"Cdn-Cache-Control": {"must-revalidate"}, "Expires": {"Thu, 01 Jan 2099 00:00:00 GMT"}}, noTTL, false, "no-freshness"},
 		{"§3 200 with s-maxage", nil, "", 200, http.Header{"Cache-Control": {"s-maxage=60"}}, noTTL, true, ""},
 		{"§3 200 with Expires", nil, "", 200, http.Header{"Expires": {"Thu, 01 Jan 2099 00:00:00 GMT"}}, noTTL, true, ""},
 		{"§3 invalid Expires still present (stored stale)", nil, "", 200, http.Header{"Expires": {"0"}}, noTTL, true, ""},
@@ -71,7 +75,7 @@ func TestStorable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			reqCC := ParseCacheControl([]string{tt.reqCC})
-			respCC := ParseCacheControl(tt.respHeader.Values("Cache-Control"))
+			respCC := ResponseDirectives(tt.respHeader)
 			ok, reason := Storable(tt.reqHeader, reqCC, tt.status, tt.respHeader, respCC, tt.p)
 			if ok != tt.ok || reason != tt.reason {
 				t.Errorf("Storable(%v, %q, %d, %v) = %v, %q; want %v, %q", tt.reqHeader, tt.reqCC, tt.status, tt.respHeader, ok, reason, tt.ok, tt.reason)

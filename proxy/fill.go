@@ -41,7 +41,7 @@ type fillResult struct {
 	fwdStatus   int  // the upstream's status, 0 if none arrived
 
 	// Owner only.
-	setCookie []string       // the upstream's Set-Cookie, never stored
+	ownerOnly http.Header    // upstream fields never stored (Set-Cookie, ...)
 	resp      *http.Response // not storable: body unread past prefix
 	prefix    []byte
 	release   context.CancelFunc // ends the fill's context once resp is consumed
@@ -142,11 +142,11 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fet
 			h.pass(w, r, rt, a.fwd, false)
 			return ResultMiss
 		}
-		var setCookie []string
+		var extra http.Header
 		if owner {
-			setCookie = f.setCookie
+			extra = f.ownerOnly
 		}
-		h.serveEntry(w, r, f.entry, setCookie, st, now)
+		h.serveEntry(w, r, f.entry, extra, st, now)
 		if f.revalidated {
 			return ResultRevalidated
 		}
@@ -206,24 +206,42 @@ func (h *Handler) fillOnce(call *fillCall, in *http.Request, rt *route, a fetchA
 			conditional = true
 		}
 	}
-	reqTime := h.now()
-	resp, err := h.transport.RoundTrip(out)
-	respTime := h.now()
-	rt.obs.Upstream(respTime.Sub(reqTime))
-	if err != nil {
-		cancel()
-		if conditional {
-			rt.obs.Revalidation(OutcomeError)
+	var (
+		resp              *http.Response
+		reqTime, respTime time.Time
+	)
+	for {
+		var err error
+		reqTime = h.now()
+		resp, err = h.transport.RoundTrip(out)
+		respTime = h.now()
+		rt.obs.Upstream(respTime.Sub(reqTime))
+		if err != nil {
+			cancel()
+			if conditional {
+				rt.obs.Revalidation(OutcomeError)
+			}
+			f.err = err
+			return f
 		}
-		f.err = err
-		return f
+		removeHopByHop(resp.Header)
+		if resp.StatusCode != http.StatusNotModified || !conditional {
+			break
+		}
+		drain(resp.Body)
+		if target := freshened(res, a, resp.Header); target != nil {
+			cancel()
+			f.fwdStatus = resp.StatusCode
+			return h.freshen(f, rt, a, res, target, resp.Header, reqTime, respTime)
+		}
+		// A 304 that names no stored response updates nothing (RFC 9111
+		// §4.3.3): ask again without validators.
+		rt.obs.Revalidation(OutcomeError)
+		out.Header.Del("If-None-Match")
+		out.Header.Del("If-Modified-Since")
+		conditional = false
 	}
 	f.fwdStatus = resp.StatusCode
-	if resp.StatusCode == http.StatusNotModified && conditional {
-		drain(resp.Body)
-		cancel()
-		return h.freshen(f, rt, a, res, resp.Header, reqTime, respTime)
-	}
 	if conditional {
 		if resp.StatusCode >= 500 {
 			rt.obs.Revalidation(OutcomeError)
@@ -231,7 +249,7 @@ func (h *Handler) fillOnce(call *fillCall, in *http.Request, rt *route, a fetchA
 			rt.obs.Revalidation(OutcomeModified)
 		}
 	}
-	respCC := cache.ParseCacheControl(resp.Header["Cache-Control"])
+	respCC := cache.ResponseDirectives(resp.Header)
 	ok, reason := cache.Storable(in.Header, a.reqCC, resp.StatusCode, resp.Header, respCC, rt.policy)
 	keep := ok || (resp.StatusCode >= 500 && a.stale != nil) // buffered to share, or to decide stale-if-error
 	limit := rt.policy.MaxObjectSize
@@ -257,30 +275,49 @@ func (h *Handler) fillOnce(call *fillCall, in *http.Request, rt *route, a fetchA
 	resp.Body.Close()
 	cancel()
 	e := cache.NewEntry(in, resp.StatusCode, resp.Header, body, a.cred, reqTime, respTime, rt.policy)
-	f.entry, f.setCookie = e, resp.Header["Set-Cookie"]
+	f.entry, f.ownerOnly = e, ownerOnly(resp.Header, e)
 	if ok && !isStar(e.Vary) {
 		f.stored = h.put(a.key, res.With(e, a.stale))
 	}
 	return f
 }
 
-// freshen applies a 304 to the stored variant it names (RFC 9111 §4.3.3,
-// §4.3.4): by its ETag, or the validated entry when it carries none.
-func (h *Handler) freshen(f *fillResult, rt *route, a fetchArgs, res *cache.Resource, hdr http.Header, reqTime, respTime time.Time) *fillResult {
-	target := a.stale
+// freshened selects the stored variant a 304 applies to (RFC 9111
+// §4.3.4): the one its ETag names, or the validated entry when it carries
+// none. It returns nil when the 304 names a tag no stored response has.
+func freshened(res *cache.Resource, a fetchArgs, hdr http.Header) *cache.Entry {
 	if et := hdr.Get("ETag"); et != "" {
-		target = res.ByETag(et, a.cred)
+		return res.ByETag(et, a.cred)
 	}
-	if target == nil {
-		rt.obs.Revalidation(OutcomeError)
-		f.err = fmt.Errorf("proxy: upstream 304 names entity-tag %q, which no stored response has", hdr.Get("ETag"))
-		return f
-	}
+	return a.stale
+}
+
+// freshen applies a 304 to target, the stored variant it selects
+// (RFC 9111 §4.3.3), and stores the result.
+func (h *Handler) freshen(f *fillResult, rt *route, a fetchArgs, res *cache.Resource, target *cache.Entry, hdr http.Header, reqTime, respTime time.Time) *fillResult {
 	rt.obs.Revalidation(OutcomeNotModified)
 	fresh := target.Freshen(hdr, reqTime, respTime, rt.policy)
-	f.entry, f.revalidated, f.setCookie = fresh, true, hdr["Set-Cookie"]
+	f.entry, f.revalidated, f.ownerOnly = fresh, true, ownerOnly(hdr, fresh)
 	f.stored = h.put(a.key, res.With(fresh, target))
 	return f
+}
+
+// ownerOnly returns the fields of an upstream response (hop-by-hop fields
+// already removed) that the entry built from it does not keep but that the
+// client whose request fetched it may see: Set-Cookie, and the fields a
+// qualified no-cache or private names (RFC 9111 §5.2.2.4, §5.2.2.7).
+func ownerOnly(upstream http.Header, e *cache.Entry) http.Header {
+	var out http.Header
+	for k, v := range upstream {
+		if _, kept := e.Header[k]; kept || k == "Content-Length" || k == "Age" {
+			continue
+		}
+		if out == nil {
+			out = make(http.Header)
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // put stores res, kept by ristretto as long as any variant may still be

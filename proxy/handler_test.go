@@ -548,3 +548,82 @@ func TestLoopDetected(t *testing.T) {
 		t.Errorf("status %d, origin requests %d; want 508, 0", resp.StatusCode, o.hits.Load())
 	}
 }
+
+func TestRevalidationEdgeCases(t *testing.T) {
+	t.Parallel()
+	t.Run("RFC 9111 §4.3.3 304 naming an unknown ETag: fetched again without validators", func(t *testing.T) {
+		t.Parallel()
+		o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=1")
+			if r.Header.Get("If-None-Match") != "" {
+				w.Header().Set("ETag", `"unknown"`)
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("ETag", `"b"`)
+			fmt.Fprint(w, "full")
+		})
+		f := newFixtureFor(t, o, defaultPolicy())
+		f.do(t, "GET", "/u")
+		f.clock.advance(5 * time.Second)
+		resp, body := f.do(t, "GET", "/u")
+		if resp.StatusCode != 200 || body != "full" || o.hits.Load() != 3 {
+			t.Errorf("got %d %q after %d origin requests; want 200 \"full\" after 3", resp.StatusCode, body, o.hits.Load())
+		}
+		if got := o.lastRequest().Header.Get("If-None-Match"); got != "" {
+			t.Errorf("retry sent If-None-Match %q; want none", got)
+		}
+	})
+	t.Run("RFC 9111 §5.2.2.4 qualified no-cache fields reach only the fetching client", func(t *testing.T) {
+		t.Parallel()
+		o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", `max-age=60, no-cache="X-Token", private="X-User"`)
+			w.Header().Set("X-Token", "t")
+			w.Header().Set("X-User", "u")
+			w.WriteHeader(204)
+		})
+		f := newFixtureFor(t, o, defaultPolicy())
+		resp, _ := f.do(t, "GET", "/q")
+		if resp.Header.Get("X-Token") != "t" || resp.Header.Get("X-User") != "u" {
+			t.Errorf("fetching client got X-Token %q X-User %q; want both", resp.Header.Get("X-Token"), resp.Header.Get("X-User"))
+		}
+		resp, _ = f.do(t, "GET", "/q")
+		if resp.Header.Get("X-Token") != "" || resp.Header.Get("X-User") != "" || o.hits.Load() != 1 {
+			t.Errorf("hit got X-Token %q X-User %q (origin requests %d); want neither, from cache",
+				resp.Header.Get("X-Token"), resp.Header.Get("X-User"), o.hits.Load())
+		}
+	})
+}
+
+func TestTargetedCacheControl(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name       string
+		cdn, cc    string
+		wantOrigin int64
+	}{
+		{"RFC 9213 §2.1 CDN-Cache-Control no-store overrides max-age", "no-store", "max-age=600", 2},
+		{"RFC 9213 §2.1 CDN-Cache-Control private overrides max-age", "private", "max-age=600", 2},
+		{"RFC 9213 §2.1 CDN-Cache-Control max-age overrides no-store", "max-age=600", "no-store", 1},
+		{"RFC 9213 §2.1 CDN-Cache-Control max-age=0 overrides max-age", "max-age=0", "max-age=600", 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("CDN-Cache-Control", tc.cdn)
+				w.Header().Set("Cache-Control", tc.cc)
+				fmt.Fprint(w, "x")
+			})
+			f := newFixtureFor(t, o, defaultPolicy())
+			f.do(t, "GET", "/t")
+			resp, _ := f.do(t, "GET", "/t")
+			if got := o.hits.Load(); got != tc.wantOrigin {
+				t.Errorf("origin requests = %d; want %d", got, tc.wantOrigin)
+			}
+			if resp.Header.Get("CDN-Cache-Control") != tc.cdn {
+				t.Errorf("CDN-Cache-Control not passed on: %q", resp.Header.Get("CDN-Cache-Control"))
+			}
+		})
+	}
+}

@@ -24,9 +24,9 @@ func isNotModifiedField(k string) bool {
 // serveEntry writes the response e to the client: 304 when the client's
 // own validators match (RFC 9111 §4.3.2), the stored status, fields and
 // body otherwise (no body for HEAD), with Age, Via and Cache-Status.
-// setCookie is the upstream's Set-Cookie, for the one client whose request
-// fetched e.
-func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, setCookie []string, st cacheStatus, now time.Time) {
+// extra holds upstream fields the entry does not keep (Set-Cookie, ...),
+// for the one client whose request fetched e.
+func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, extra http.Header, st cacheStatus, now time.Time) {
 	hd := w.Header()
 	status := e.Status
 	if notModified(r, e) {
@@ -48,8 +48,8 @@ func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.En
 	if age := e.CurrentAge(now); st.hit || age >= time.Second {
 		hd["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	}
-	if setCookie != nil {
-		hd["Set-Cookie"] = setCookie
+	for k, v := range extra {
+		hd[k] = v
 	}
 	if status == http.StatusNoContent || status == http.StatusNotModified {
 		// Go's server writes a handler-set Content-Length even on a 204.
