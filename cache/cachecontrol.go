@@ -66,11 +66,12 @@ type Directives struct {
 // stores and reuses a response with header h. A valid, non-empty
 // CDN-Cache-Control field targets caches like this one: its directives
 // are used and Cache-Control and Expires are ignored (RFC 9213 §2.1); an
-// empty or unparseable one is ignored, as if absent (§2.2). Otherwise the
+// empty one, or one that is not a Structured Field Dictionary with Integer
+// durations, is ignored, as if absent (§2.2). Otherwise the
 // Cache-Control field's directives apply.
 func ResponseDirectives(h http.Header) Directives {
-	if t := h["Cdn-Cache-Control"]; len(t) > 0 {
-		if d := ParseCacheControl(t); !d.Invalid && strings.TrimSpace(strings.Join(t, "")) != "" {
+	if t := h["Cdn-Cache-Control"]; len(t) > 0 && validTargeted(t) {
+		if d := ParseCacheControl(t); !d.Invalid {
 			d.Targeted = true
 			return d
 		}

@@ -11,7 +11,8 @@ import (
 // 6 08:49:37 1994") forms, with exactly the spaces and digits the grammar
 // allows. net/http's ParseTime is more lenient (doubled spaces, one-digit
 // hours); a cache must treat such values as invalid, so that, for example,
-// a malformed Expires means "already expired" (RFC 9111 §5.3).
+// a malformed Expires means "already expired" (RFC 9111 §5.3). Names are
+// read in any case.
 func ParseHTTPDate(s string) (time.Time, bool) {
 	var layout string
 	switch {
@@ -35,6 +36,9 @@ func ParseHTTPDate(s string) (time.Time, bool) {
 		}
 		layout = "Monday, 02-Jan-06 15:04:05 GMT"
 	}
+	if strings.HasSuffix(layout, "GMT") {
+		s = s[:len(s)-3] + "GMT" // time.Parse reads names in any case, not the zone
+	}
 	t, err := time.Parse(layout, s)
 	if err != nil {
 		return time.Time{}, false
@@ -42,9 +46,10 @@ func ParseHTTPDate(s string) (time.Time, bool) {
 	return t, true
 }
 
-// fixed reports whether s has the shape of pattern: N is a digit, U an
-// upper-case letter, l a lower-case one (day and month names are
-// case-sensitive), anything else itself.
+// fixed reports whether s has the shape of pattern: N is a digit, U and l
+// a letter (the grammar's names are case-sensitive, but a lenient reading
+// of their case loses nothing and is what caches do), and anything else
+// itself, compared case-insensitively.
 func fixed(s, pattern string) bool {
 	if len(s) != len(pattern) {
 		return false
@@ -55,16 +60,12 @@ func fixed(s, pattern string) bool {
 			if !isDigit(c) {
 				return false
 			}
-		case 'U':
-			if c < 'A' || c > 'Z' {
-				return false
-			}
-		case 'l':
-			if c < 'a' || c > 'z' {
+		case 'U', 'l':
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
 				return false
 			}
 		default:
-			if c != pattern[i] {
+			if c|0x20 != pattern[i]|0x20 {
 				return false
 			}
 		}
