@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"time"
 
@@ -90,14 +91,17 @@ func flightKey(a fetchArgs, reqHeader http.Header) string {
 func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fetchArgs) Result {
 	for attempt := 0; ; attempt++ {
 		call := new(fillCall)
+		iw := &interimWriter{w: w}
 		ch := h.flights.DoChan(flightKey(a, r.Header), func() (any, error) {
-			return h.fillOnce(call, r, rt, a), nil
+			return h.fillOnce(call, iw, r, rt, a), nil
 		})
 		var f *fillResult
 		select {
 		case v := <-ch:
+			iw.close()
 			f = v.Val.(*fillResult)
 		case <-r.Context().Done():
+			iw.close()
 			h.abandon(ch, call)
 			return ResultMiss
 		}
@@ -179,7 +183,9 @@ func (h *Handler) abandon(ch <-chan singleflight.Result, call *fillCall) {
 // stored, and returns the shared outcome. It runs once per flight, on the
 // goroutine singleflight gives it, on a context bounded by the fill
 // timeout and cancelled by Close.
-func (h *Handler) fillOnce(call *fillCall, in *http.Request, rt *route, a fetchArgs) *fillResult {
+//
+// iw, when not nil, receives the upstream's 1xx responses.
+func (h *Handler) fillOnce(call *fillCall, iw *interimWriter, in *http.Request, rt *route, a fetchArgs) *fillResult {
 	f := &fillResult{owner: call}
 	// Look again inside the flight (as groupcache's load does): a flight
 	// that just ended may have stored what this one was started for.
@@ -194,6 +200,9 @@ func (h *Handler) fillOnce(call *fillCall, in *http.Request, rt *route, a fetchA
 		res = &cache.Resource{Variants: []*cache.Entry{a.stale}} // evicted meanwhile
 	}
 	ctx, cancel := context.WithTimeout(h.bgCtx, h.fill)
+	if iw != nil {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got1xxResponse: iw.forward})
+	}
 	out := h.outRequest(ctx, in, rt)
 	conditional := false
 	if a.stale != nil {

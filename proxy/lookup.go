@@ -139,7 +139,7 @@ func (h *Handler) refreshInBackground(r *http.Request, rt *route, key, cred stri
 		defer h.refreshing.Delete(key)
 		call := new(fillCall)
 		v := <-h.flights.DoChan(flightKey(args, in.Header), func() (any, error) {
-			return h.fillOnce(call, in, rt, args), nil
+			return h.fillOnce(call, nil, in, rt, args), nil
 		})
 		if f := v.Val.(*fillResult); f.owner == call {
 			f.discard()

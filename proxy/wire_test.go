@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -266,4 +268,37 @@ func newServer(t *testing.T, h http.Handler) string {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
+}
+
+func TestInterimResponses(t *testing.T) {
+	t.Parallel()
+	o := newRawOrigin(t, func(int64, *http.Request) string {
+		return "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" +
+			"HTTP/1.1 200 OK\r\nCache-Control: max-age=600\r\nContent-Length: 2\r\n\r\nok"
+	})
+	f := newFixture(t, o.url(), defaultPolicy())
+	for i, want := range []int{1, 0} {
+		var got []int
+		var link string
+		ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+			Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+				got = append(got, code)
+				link = h.Get("Link")
+				return nil
+			},
+		})
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.front.URL+"/hints", nil)
+		resp, err := f.front.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if len(got) != want || (want == 1 && (got[0] != 103 || link == "")) {
+			t.Errorf("request %d: interim responses %v (Link %q); want %d 103 with its Link (RFC 9110 §15.2: forwarded, never cached)", i, got, link, want)
+		}
+		if resp.Header.Get("Link") != "" {
+			t.Errorf("request %d: the 103's Link leaked into the final response", i)
+		}
+	}
 }
