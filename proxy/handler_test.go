@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -423,60 +424,43 @@ func TestHeadFromStoredGet(t *testing.T) {
 
 func TestStale(t *testing.T) {
 	t.Parallel()
-	t.Run("RFC 5861 §4 stale-if-error serves the stale 204 on 503", func(t *testing.T) {
-		t.Parallel()
-		var mu sync.Mutex
-		fail := false
-		o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			defer mu.Unlock()
-			if fail {
-				w.WriteHeader(503)
-				return
+	for _, tc := range []struct {
+		name, cacheControl string
+		wantStatus         int
+		wantStale          int
+	}{
+		{"RFC 5861 §4 stale-if-error serves the stale 204 on 503", "max-age=1, stale-if-error=600", 204, 1},
+		{"RFC 9111 §4.2.4 no stale-if-error passes the 503", "max-age=1", 503, 0},
+		{"RFC 9111 §5.2.2.2 must-revalidate forbids stale-if-error", "max-age=1, stale-if-error=600, must-revalidate", 503, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var fail atomic.Bool
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				if fail.Load() {
+					w.WriteHeader(503)
+					return
+				}
+				w.Header().Set("ETag", `"a"`)
+				w.Header().Set("Cache-Control", tc.cacheControl)
+				w.WriteHeader(204)
+			})
+			f := newFixtureFor(t, o, defaultPolicy())
+			f.do(t, "GET", "/s")
+			fail.Store(true)
+			f.clock.advance(5 * time.Second)
+			resp, _ := f.do(t, "GET", "/s")
+			if resp.StatusCode != tc.wantStatus {
+				t.Errorf("status %d, Cache-Status %q; want %d", resp.StatusCode, resp.Header.Get("Cache-Status"), tc.wantStatus)
 			}
-			w.Header().Set("ETag", `"a"`)
-			w.Header().Set("Cache-Control", "max-age=1, stale-if-error=600")
-			w.WriteHeader(204)
-		})
-		f := newFixtureFor(t, o, defaultPolicy())
-		f.do(t, "GET", "/s")
-		mu.Lock()
-		fail = true
-		mu.Unlock()
-		f.clock.advance(5 * time.Second)
-		resp, _ := f.do(t, "GET", "/s")
-		if resp.StatusCode != 204 || !strings.Contains(resp.Header.Get("Cache-Status"), "detail=stale-if-error") {
-			t.Errorf("got %d %q; want the stale 204 with detail=stale-if-error", resp.StatusCode, resp.Header.Get("Cache-Status"))
-		}
-		if f.obs.result(ResultStale) != 1 {
-			t.Errorf("results = %v; want one stale", f.obs.results)
-		}
-	})
-	t.Run("RFC 9111 §4.2.4 no stale-if-error passes the 503", func(t *testing.T) {
-		t.Parallel()
-		var mu sync.Mutex
-		fail := false
-		o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			defer mu.Unlock()
-			if fail {
-				w.WriteHeader(503)
-				return
+			if tc.wantStale == 1 && !strings.Contains(resp.Header.Get("Cache-Status"), "detail=stale-if-error") {
+				t.Errorf("Cache-Status = %q; want detail=stale-if-error", resp.Header.Get("Cache-Status"))
 			}
-			w.Header().Set("Cache-Control", "max-age=1")
-			w.Header().Set("ETag", `"a"`)
-			w.WriteHeader(204)
+			if got := f.obs.result(ResultStale); got != tc.wantStale {
+				t.Errorf("stale results = %d; want %d", got, tc.wantStale)
+			}
 		})
-		f := newFixtureFor(t, o, defaultPolicy())
-		f.do(t, "GET", "/s")
-		mu.Lock()
-		fail = true
-		mu.Unlock()
-		f.clock.advance(5 * time.Second)
-		if resp, _ := f.do(t, "GET", "/s"); resp.StatusCode != 503 {
-			t.Errorf("status = %d; want 503", resp.StatusCode)
-		}
-	})
+	}
 	t.Run("RFC 5861 §3 stale-while-revalidate serves stale and refreshes once", func(t *testing.T) {
 		t.Parallel()
 		o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
