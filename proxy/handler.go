@@ -89,8 +89,8 @@ func New(store Store, o Options) (*Handler, error) {
 	if h.name == "" {
 		h.name = "cacheproxy"
 	}
-	if !isToken(h.name) {
-		return nil, fmt.Errorf("proxy: name %q is not an HTTP token", h.name)
+	if !ValidName(h.name) {
+		return nil, fmt.Errorf("proxy: name %q must be a letter followed by letters, digits and !#$%%&'*+-.^_`|~", h.name)
 	}
 	h.via = "1.1 " + h.name
 	if h.fill <= 0 {
@@ -274,12 +274,14 @@ func (h *Handler) fail(w http.ResponseWriter, code int, detail, msg string) {
 	fmt.Fprintln(w, msg)
 }
 
-// isToken reports whether s is an RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
+// ValidName reports whether s may name the proxy in Cache-Status and Via:
+// an RFC 8941 sf-token that is also an RFC 9110 token, that is a letter
+// followed by letters, digits and !#$%&'*+-.^_`|~.
+func ValidName(s string) bool {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
+	for i := 1; i < len(s); i++ {
 		c := s[i]
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
 			continue

@@ -611,3 +611,23 @@ func TestTargetedCacheControl(t *testing.T) {
 		})
 	}
 }
+
+func TestValidName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"cacheproxy", true},
+		{"edge-1.example", true},
+		{"", false},
+		{"1cache", false},      // RFC 8941 §3.3.4: an sf-token starts with a letter
+		{"cache proxy", false}, // RFC 9110 §5.6.2: no spaces in a token
+		{"cache/proxy", false}, // a Via pseudonym is a token: no "/"
+		{"!cacheproxy", false},
+	} {
+		if got := ValidName(tc.name); got != tc.want {
+			t.Errorf("ValidName(%q) = %v; want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -281,7 +281,7 @@ func TestBadConfig(t *testing.T) {
 		{"missing route name", "[[route]]\nupstream = \"http://o\"\n",
 			nil, []string{`config: route[0].name: is required`}},
 		{"bad proxy name", "name = \"cache proxy\"\n",
-			nil, []string{`config: name: "cache proxy" must be an HTTP token`}},
+			nil, []string{`config: name: "cache proxy" must be a letter followed by`}},
 		{"bad host", "[[route]]\nname = \"a\"\nhost = \"http://x\"\nupstream = \"http://o\"\n",
 			nil, []string{`config: route[0].host: "http://x" must be "" (any host), a host like`}},
 		{"host with port", "[[route]]\nname = \"a\"\nhost = \"x.example:8080\"\nupstream = \"http://o\"\n",

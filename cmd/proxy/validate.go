@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/cacheproxy/cacheproxy/proxy"
 )
 
 // problem is one thing wrong with the command line or the configuration.
@@ -75,8 +77,8 @@ func (c *Config) Validate() error {
 	if c.Listen == c.AdminListen && !strings.HasSuffix(c.Listen, ":0") {
 		v.add("admin_listen", "%q is also listen: the admin listener needs an address of its own", c.AdminListen)
 	}
-	if !isToken(c.Name) {
-		v.add("name", "%q must be an HTTP token (letters, digits and !#$%%&'*+-.^_`|~)", c.Name)
+	if !proxy.ValidName(c.Name) {
+		v.add("name", "%q must be a letter followed by letters, digits and !#$%%&'*+-.^_`|~ (it names the proxy in Cache-Status and Via)", c.Name)
 	}
 
 	s := c.Server
@@ -306,19 +308,6 @@ func isRouteName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		b := s[i]
 		if !('a' <= b && b <= 'z') && !('0' <= b && b <= '9') && b != '_' && b != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-// isToken reports whether s is an HTTP token (RFC 9110 §5.6.2).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if b := s[i]; !isAlnum(b) && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(b)) {
 			return false
 		}
 	}
