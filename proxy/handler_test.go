@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -629,5 +631,74 @@ func TestValidName(t *testing.T) {
 		if got := ValidName(tc.name); got != tc.want {
 			t.Errorf("ValidName(%q) = %v; want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestLargeObjectsStreamThrough(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 4096)
+	cases := []struct {
+		name    string
+		chunked bool // no Content-Length: the limit is found while reading
+	}{
+		{"Content-Length over max_object_size", false},
+		{"chunked body over max_object_size", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=600")
+				if !tc.chunked {
+					w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+				}
+				io.WriteString(w, big[:100])
+				w.(http.Flusher).Flush()
+				io.WriteString(w, big[100:])
+			})
+			p := defaultPolicy()
+			p.MaxObjectSize = 1024
+			f := newFixtureFor(t, o, p)
+			for i := range 2 {
+				resp, body := f.do(t, "GET", "/big")
+				if body != big {
+					t.Fatalf("request %d: got %d bytes; want %d", i, len(body), len(big))
+				}
+				if got := resp.Header.Get("Cache-Status"); !strings.Contains(got, "detail=too-large") {
+					t.Errorf("request %d: Cache-Status %q; want detail=too-large", i, got)
+				}
+			}
+			if o.hits.Load() != 2 || f.store.len() != 0 {
+				t.Errorf("origin requests %d, stored %d; want 2 and 0", o.hits.Load(), f.store.len())
+			}
+		})
+	}
+}
+
+func TestEventStreamIsNotBuffered(t *testing.T) {
+	t.Parallel()
+	next := make(chan struct{})
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		io.WriteString(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		<-next // the second event is sent only once the first arrived
+		io.WriteString(w, "data: two\n\n")
+	})
+	f := newFixtureFor(t, o, defaultPolicy())
+	resp, err := f.front.Client().Get(f.front.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || line != "data: one\n" {
+		t.Fatalf("first event = %q, %v", line, err)
+	}
+	close(next)
+	rest, _ := io.ReadAll(br)
+	if string(rest) != "\ndata: two\n\n" {
+		t.Errorf("rest of stream = %q", rest)
 	}
 }
