@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/cacheproxy/cacheproxy/proxy"
+	"github.com/cacheproxy/cacheproxy/proxy/compliance"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -77,6 +78,7 @@ type Metrics struct {
 	upstream      *prometheus.HistogramVec
 	revalidations *prometheus.CounterVec
 	collapsed     *prometheus.CounterVec
+	violations    *prometheus.CounterVec
 }
 
 var _ proxy.Observer = (*Metrics)(nil)
@@ -113,8 +115,14 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name:      "collapsed_requests_total",
 			Help:      "Requests that waited for another request's upstream fetch instead of making their own, by route.",
 		}, []string{"route"}),
+		violations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Subsystem: "upstream",
+			Name:      "violations_total",
+			Help:      "Upstream responses that broke an HTTP rule, by route and rule (see docs/compliance.md).",
+		}, []string{"route", "rule"}),
 	}
-	if err := registerAll(reg, m.requests, m.duration, m.upstream, m.revalidations, m.collapsed); err != nil {
+	if err := registerAll(reg, m.requests, m.duration, m.upstream, m.revalidations, m.collapsed, m.violations); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -149,7 +157,7 @@ func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
 }
 
 // Route returns the observer of the route called name. It creates every
-// series of the route (each result, each outcome) with value 0, so that
+// series of the route (each result, each outcome, each rule) with value 0, so that
 // rates and ratios exist before the first request and dashboards show 0
 // rather than no data. Calling it again with the same name returns an
 // observer that feeds the same series.
@@ -165,6 +173,9 @@ func (m *Metrics) Route(name string) proxy.RouteObserver {
 	for _, oc := range []string{proxy.OutcomeNotModified, proxy.OutcomeModified, proxy.OutcomeError} {
 		o.revalidations[outcomeIndex(oc)] = m.revalidations.WithLabelValues(name, oc)
 	}
+	for _, rule := range compliance.AllRules() {
+		o.violations[rule.Index()] = m.violations.WithLabelValues(name, string(rule))
+	}
 	return o
 }
 
@@ -176,6 +187,7 @@ type routeObserver struct {
 	upstream      prometheus.Observer
 	revalidations [numOutcomes]prometheus.Counter
 	collapsed     prometheus.Counter
+	violations    [compliance.NumRules]prometheus.Counter
 }
 
 var _ proxy.RouteObserver = (*routeObserver)(nil)
@@ -207,6 +219,14 @@ func (o *routeObserver) Revalidation(outcome string) {
 // Collapsed counts one request that waited on another's upstream fetch.
 func (o *routeObserver) Collapsed() {
 	o.collapsed.Inc()
+}
+
+// Violation counts one upstream response that broke rule. An unknown rule
+// is ignored: the rule label is a closed set.
+func (o *routeObserver) Violation(rule compliance.Rule) {
+	if i := rule.Index(); i >= 0 {
+		o.violations[i].Inc()
+	}
 }
 
 // RegisterBuildInfo registers cacheproxy_build_info{version,goversion}, a

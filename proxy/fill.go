@@ -48,6 +48,8 @@ type fillResult struct {
 	release   context.CancelFunc // ends the fill's context once resp is consumed
 	reason    string             // why resp was not stored
 
+	violation string // the first rule the upstream response broke, "" if none
+
 	err     error  // no usable response
 	partial []byte // with errTruncated: what arrived (owner only, resp holds the header)
 }
@@ -110,7 +112,7 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fet
 			rt.obs.Collapsed()
 		}
 		now := h.now()
-		st := cacheStatus{fwd: a.fwd, fwdStatus: f.fwdStatus, stored: f.stored, collapsed: !owner}
+		st := cacheStatus{fwd: a.fwd, fwdStatus: f.fwdStatus, stored: f.stored, collapsed: !owner, detail: f.violation}
 		switch {
 		case f.fromCache:
 			h.serveEntry(w, r, f.entry, nil, cacheStatus{hit: true, ttl: ttlSeconds(f.entry, now), hasTTL: true, collapsed: !owner}, now)
@@ -128,7 +130,9 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fet
 			return ResultMiss
 		case f.resp != nil || f.entry == nil:
 			if owner {
-				st.detail = f.reason
+				if st.detail == "" {
+					st.detail = f.reason
+				}
 				h.serveUpstream(w, r, f, st)
 				return ResultMiss
 			}
@@ -221,11 +225,13 @@ func (h *Handler) fillOnce(call *fillCall, iw *interimWriter, in *http.Request, 
 	)
 	for {
 		var err error
+		ex := h.newExchange(rt, in, out.Method)
 		reqTime = h.now()
-		resp, err = h.transport.RoundTrip(out)
+		resp, err = h.transport.RoundTrip(out.WithContext(withExchange(ctx, ex)))
 		respTime = h.now()
 		rt.obs.Upstream(respTime.Sub(reqTime))
 		if err != nil {
+			ex.settle(nil, false)
 			cancel()
 			if conditional {
 				rt.obs.Revalidation(OutcomeError)
@@ -233,6 +239,14 @@ func (h *Handler) fillOnce(call *fillCall, iw *interimWriter, in *http.Request, 
 			f.err = err
 			return f
 		}
+		vs := ex.settle(resp, out.Header.Get("If-None-Match") != "")
+		if err := rt.rejection(vs); err != nil {
+			drain(resp.Body)
+			cancel()
+			f.err, f.fwdStatus = err, resp.StatusCode
+			return f
+		}
+		f.violation = repair(resp.Header, vs)
 		removeHopByHop(resp.Header)
 		if resp.StatusCode != http.StatusNotModified || !conditional {
 			break

@@ -95,6 +95,7 @@ func (h *Handler) outRequest(ctx context.Context, in *http.Request, rt *route) *
 // through: hop-by-hop fields are already gone (ReverseProxy removes them).
 func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 	p := passOf(pr.In.Context())
+	pr.Out = pr.Out.WithContext(withExchange(pr.Out.Context(), p.ex))
 	h.target(pr.Out, pr.In, p.route)
 	h.setForwarded(pr.Out, pr.In)
 }

@@ -126,9 +126,20 @@ func New(store Store, o Options) (*Handler, error) {
 		if h.fwd.DialTimeout <= 0 {
 			h.fwd.DialTimeout = 10 * time.Second
 		}
-		h.fwdRoute = &route{name: "forward", policy: h.fwd.Policy, obs: routeObserver(o.Observer, "forward")}
+		h.fwdRoute = &route{name: "forward", policy: h.fwd.Policy, compliance: h.fwd.Compliance, obs: routeObserver(o.Observer, "forward")}
 	default:
 		return nil, fmt.Errorf("proxy: mode %q is neither %q nor %q", h.mode, Reverse, Forward)
+	}
+	evidence, logEvery := o.Evidence, o.ViolationLogInterval
+	if evidence == 0 {
+		evidence = 32
+	}
+	if logEvery <= 0 {
+		logEvery = 10 * time.Second
+	}
+	for _, rt := range h.routes() {
+		rt.evidence = newEvidenceRing(evidence)
+		rt.logs = &logLimiter{every: logEvery}
 	}
 	h.bgCtx, h.bgCancel = context.WithCancel(context.Background())
 	h.rp = &httputil.ReverseProxy{

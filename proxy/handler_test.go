@@ -465,20 +465,39 @@ func TestStale(t *testing.T) {
 	}
 	t.Run("RFC 5861 §3 stale-while-revalidate serves stale and refreshes once", func(t *testing.T) {
 		t.Parallel()
+		started, release := make(chan struct{}), make(chan struct{})
 		o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "max-age=1, stale-while-revalidate=600")
-			fmt.Fprintf(w, "n")
+			if r.Header.Get("X-Refresh") == "" {
+				fmt.Fprintf(w, "first")
+				return
+			}
+			close(started)
+			<-release
+			fmt.Fprintf(w, "refreshed")
 		})
 		f := newFixtureFor(t, o, defaultPolicy())
 		f.do(t, "GET", "/swr")
+		stored := make(chan struct{})
+		f.store.onSet = func() { close(stored) }
 		f.clock.advance(5 * time.Second)
-		resp, _ := f.do(t, "GET", "/swr")
-		if !strings.Contains(resp.Header.Get("Cache-Status"), "detail=stale-while-revalidate") {
-			t.Errorf("Cache-Status = %q; want stale-while-revalidate", resp.Header.Get("Cache-Status"))
+		for i := range 3 {
+			// The refresh runs with the request that triggered it: mark it.
+			resp, body := f.do(t, "GET", "/swr", "X-Refresh", "1")
+			if !strings.Contains(resp.Header.Get("Cache-Status"), "detail=stale-while-revalidate") || body != "first" {
+				t.Errorf("request %d: %q %q; want the stale entry", i, resp.Header.Get("Cache-Status"), body)
+			}
+			if i == 0 {
+				<-started // the refresh is under way and held there
+			}
 		}
-		f.h.Close() // waits for the background refresh
+		close(release)
+		<-stored
 		if got := o.hits.Load(); got != 2 {
-			t.Errorf("origin requests = %d; want 2 (one background refresh)", got)
+			t.Errorf("origin requests = %d; want 2 (one background refresh for three stale hits)", got)
+		}
+		if _, body := f.do(t, "GET", "/swr"); body != "refreshed" {
+			t.Errorf("after the refresh: %q; want the refreshed entry", body)
 		}
 	})
 	t.Run("RFC 9111 §5.2.1.7 only-if-cached without entry is 504", func(t *testing.T) {

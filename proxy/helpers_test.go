@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cacheproxy/cacheproxy/cache"
+	"github.com/cacheproxy/cacheproxy/proxy/compliance"
 )
 
 // mapStore is a synchronous, map-backed Store: what is Set is visible at
@@ -20,6 +21,7 @@ type mapStore struct {
 	m      map[string]*cache.Resource
 	gets   atomic.Int64
 	onGet  func() // called after each Get, if set
+	onSet  func() // called after each Set, if set
 	setTTL time.Duration
 }
 
@@ -38,9 +40,12 @@ func (s *mapStore) Get(key string) (*cache.Resource, bool) {
 
 func (s *mapStore) Set(key string, r *cache.Resource, ttl time.Duration) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.m[key] = r
 	s.setTTL = ttl
+	s.mu.Unlock()
+	if s.onSet != nil {
+		s.onSet()
+	}
 	return true
 }
 
@@ -80,15 +85,16 @@ func (c *clock) advance(d time.Duration) {
 
 // countObserver counts what the handler reports.
 type countObserver struct {
-	mu        sync.Mutex
-	results   map[Result]int
-	reval     map[string]int
-	collapsed int
-	upstream  int
+	mu         sync.Mutex
+	results    map[Result]int
+	reval      map[string]int
+	collapsed  int
+	upstream   int
+	violations map[compliance.Rule]int
 }
 
 func newCountObserver() *countObserver {
-	return &countObserver{results: map[Result]int{}, reval: map[string]int{}}
+	return &countObserver{results: map[Result]int{}, reval: map[string]int{}, violations: map[compliance.Rule]int{}}
 }
 
 func (o *countObserver) Route(string) RouteObserver { return o }
@@ -104,6 +110,17 @@ func (o *countObserver) Revalidation(out string) {
 	o.mu.Unlock()
 }
 func (o *countObserver) Collapsed() { o.mu.Lock(); o.collapsed++; o.mu.Unlock() }
+func (o *countObserver) Violation(r compliance.Rule) {
+	o.mu.Lock()
+	o.violations[r]++
+	o.mu.Unlock()
+}
+
+func (o *countObserver) violationCount(r compliance.Rule) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.violations[r]
+}
 
 func (o *countObserver) result(r Result) int {
 	o.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cacheproxy/cacheproxy/cache"
+	"github.com/cacheproxy/cacheproxy/proxy/compliance"
 )
 
 // Mode selects how requests name their upstream.
@@ -39,6 +40,50 @@ type Route struct {
 	Upstream *url.URL
 	// Policy is the route's cache policy.
 	Policy cache.Policy
+	// Compliance says what to do with upstream responses that break an
+	// HTTP rule. The zero value repairs every violation.
+	Compliance CompliancePolicy
+}
+
+// Action is what the proxy does with a response that breaks a rule.
+type Action int
+
+const (
+	// Repair strips what is forbidden (a stray body, a Content-Length on
+	// a 204, an invalid ETag), never reuses the connection when its
+	// framing is in doubt, forwards the response and counts it.
+	Repair Action = iota
+	// Reject answers 502 with Cache-Status detail=<rule> instead, never
+	// storing the response, and counts it.
+	Reject
+)
+
+// String returns "repair" or "reject".
+func (a Action) String() string {
+	if a == Reject {
+		return "reject"
+	}
+	return "repair"
+}
+
+// CompliancePolicy chooses the Action for each rule: Rules first, then the
+// rule's severity. The zero value repairs everything.
+type CompliancePolicy struct {
+	Framing Action // for rules of severity framing
+	Header  Action // for rules of severity header
+	// Rules overrides the action of single rules. Nil means none.
+	Rules map[compliance.Rule]Action
+}
+
+// Action returns the action for rule r.
+func (p CompliancePolicy) Action(r compliance.Rule) Action {
+	if a, ok := p.Rules[r]; ok {
+		return a
+	}
+	if r.Severity() == compliance.Framing {
+		return p.Framing
+	}
+	return p.Header
 }
 
 // Store is the subset of *cache.Store the handler needs.
@@ -106,6 +151,8 @@ type RouteObserver interface {
 	// Collapsed is called for each request that waited on another's
 	// upstream fetch instead of making its own.
 	Collapsed()
+	// Violation is called once per upstream response per rule it broke.
+	Violation(rule compliance.Rule)
 }
 
 // ForwardOptions configures forward mode.
@@ -119,6 +166,8 @@ type ForwardOptions struct {
 	DialTimeout time.Duration
 	// Policy is the cache policy of forwarded requests (route "forward").
 	Policy cache.Policy
+	// Compliance is what to do with responses that break an HTTP rule.
+	Compliance CompliancePolicy
 }
 
 // Options configures a Handler. Every field is optional.
@@ -151,6 +200,13 @@ type Options struct {
 	StaleRetention time.Duration
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
+	// Evidence is how many recent violating exchanges are kept per route
+	// for ViolationsHandler. Zero means 32; negative keeps none.
+	Evidence int
+	// ViolationLogInterval rate-limits violation logs: at most one line
+	// per route and rule per interval, counting those suppressed. Zero
+	// means 10s.
+	ViolationLogInterval time.Duration
 }
 
 // TransportOptions configures NewTransport.

@@ -14,6 +14,7 @@ import (
 // from pass to the ReverseProxy hooks.
 type passInfo struct {
 	route      *route
+	ex         *exchange
 	fwd        string // Cache-Status fwd reason
 	invalidate bool   // unsafe method: invalidate on a non-error response
 	in         *http.Request
@@ -32,30 +33,37 @@ func passOf(ctx context.Context) *passInfo {
 // the stored responses of the target URI and of same-origin Location and
 // Content-Location (RFC 9111 §4.4).
 func (h *Handler) pass(w http.ResponseWriter, r *http.Request, rt *route, fwd string, invalidate bool) {
-	p := &passInfo{route: rt, fwd: fwd, invalidate: invalidate, in: r}
+	p := &passInfo{route: rt, fwd: fwd, invalidate: invalidate, in: r, ex: h.newExchange(rt, r, r.Method)}
 	h.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), passKey{}, p)))
 }
 
 // passResponse is the ReverseProxy's ModifyResponse.
 func (h *Handler) passResponse(resp *http.Response) error {
 	p := passOf(resp.Request.Context())
+	vs := p.ex.settle(resp, p.in.Header["If-None-Match"] != nil)
+	if err := p.route.rejection(vs); err != nil {
+		return err // passError answers 502
+	}
+	detail := repair(resp.Header, vs)
 	if p.invalidate && resp.StatusCode < 400 {
 		h.invalidate(p.in, resp)
 	}
 	finishForwarded(resp.Header, resp.StatusCode)
 	resp.Header["Via"] = appendCopy(resp.Header["Via"], h.via)
 	resp.Header["Cache-Status"] = appendCopy(resp.Header["Cache-Status"],
-		cacheStatus{fwd: p.fwd, fwdStatus: resp.StatusCode}.format(h.name))
+		cacheStatus{fwd: p.fwd, fwdStatus: resp.StatusCode, detail: detail}.format(h.name))
 	return nil
 }
 
 // passError is the ReverseProxy's ErrorHandler.
 func (h *Handler) passError(w http.ResponseWriter, r *http.Request, err error) {
+	p := passOf(r.Context())
+	p.ex.settle(nil, false) // reports what the wire showed, once
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client left; nobody to answer
 	}
 	code, detail := upstreamFailure(err)
-	h.log.Warn("upstream request failed", "route", passOf(r.Context()).route.name,
+	h.log.Warn("upstream request failed", "route", p.route.name,
 		"method", r.Method, "path", r.URL.Path, "err", err)
 	h.fail(w, code, detail, http.StatusText(code))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cacheproxy/cacheproxy/cache"
+	"github.com/cacheproxy/cacheproxy/proxy/compliance"
 )
 
 // route is a Route prepared for matching, with its observer resolved.
@@ -19,7 +20,10 @@ type route struct {
 	pathPrefix string // no trailing slash except "/"
 	upstream   *url.URL
 	policy     cache.Policy
+	compliance CompliancePolicy
 	obs        RouteObserver
+	evidence   *evidenceRing
+	logs       *logLimiter
 }
 
 // router picks the route of a request. It is immutable after newRouter.
@@ -62,6 +66,7 @@ func newRouter(rs []Route, obs Observer) (*router, error) {
 			pathPrefix: p,
 			upstream:   r.Upstream,
 			policy:     r.Policy,
+			compliance: r.Compliance,
 			obs:        routeObserver(obs, r.Name),
 		})
 	}
@@ -149,6 +154,7 @@ func (nopObserver) Request(Result, time.Duration) {}
 func (nopObserver) Upstream(time.Duration)        {}
 func (nopObserver) Revalidation(string)           {}
 func (nopObserver) Collapsed()                    {}
+func (nopObserver) Violation(compliance.Rule)     {}
 
 // targetURL is the upstream URL for request r on route rt: the route's
 // upstream scheme and host, its path joined in front of the request's.

@@ -14,15 +14,21 @@ import (
 // newAdminHandler returns the admin listener's handler:
 //
 //   - GET /metrics: reg in the Prometheus exposition formats.
+//
 //   - GET /healthz: 200 "ok" while the process serves at all.
+//
 //   - GET /readyz: 200 "ready" while ready is true (the configuration is
 //     loaded and both listeners are up), else 503 "not ready". It turns
 //     false when shutdown begins, so a load balancer stops sending traffic
 //     during the grace period.
 //
+//   - GET /violations: the recent upstream responses that broke HTTP
+//     rules, per route, as JSON (proxy.Handler.ViolationsHandler).
+//
 // Scrape errors are logged to logger.
-func newAdminHandler(reg *prometheus.Registry, ready *atomic.Bool, logger *slog.Logger) http.Handler {
+func newAdminHandler(reg *prometheus.Registry, ready *atomic.Bool, violations http.Handler, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /violations", violations)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		Registry:      reg,
 		ErrorLog:      promLogger{logger},

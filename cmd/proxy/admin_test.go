@@ -22,7 +22,8 @@ func TestAdminHandler(t *testing.T) {
 	}
 	m.Route("default")
 	var ready atomic.Bool
-	h := newAdminHandler(reg, &ready, slog.New(slog.DiscardHandler))
+	violations := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"routes":{}}`) })
+	h := newAdminHandler(reg, &ready, violations, slog.New(slog.DiscardHandler))
 
 	get := func(method, path string) (int, string) {
 		t.Helper()
@@ -52,6 +53,9 @@ func TestAdminHandler(t *testing.T) {
 	code, body := get("GET", "/metrics")
 	if code != http.StatusOK || !strings.Contains(body, `cacheproxy_cache_requests_total{result="hit",route="default"} 0`) {
 		t.Errorf("GET /metrics = %d, body:\n%s\nwant 200 with the route's series at 0", code, body)
+	}
+	if code, body := get("GET", "/violations"); code != http.StatusOK || body != `{"routes":{}}` {
+		t.Errorf("GET /violations = %d %q; want the violations handler's answer", code, body)
 	}
 	if code, _ := get("POST", "/healthz"); code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /healthz = %d; want 405", code)

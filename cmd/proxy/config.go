@@ -29,12 +29,13 @@ type Config struct {
 	// Name identifies the proxy in Cache-Status and Via; an HTTP token.
 	Name string `toml:"name"`
 
-	Server   ServerConfig   `toml:"server"`
-	Upstream UpstreamConfig `toml:"upstream"`
-	Cache    CacheConfig    `toml:"cache"`
-	Forward  ForwardConfig  `toml:"forward"`
-	Log      LogConfig      `toml:"log"`
-	Routes   []RouteConfig  `toml:"route"`
+	Server     ServerConfig     `toml:"server"`
+	Upstream   UpstreamConfig   `toml:"upstream"`
+	Cache      CacheConfig      `toml:"cache"`
+	Forward    ForwardConfig    `toml:"forward"`
+	Log        LogConfig        `toml:"log"`
+	Violations ViolationsConfig `toml:"violations"`
+	Routes     []RouteConfig    `toml:"route"`
 
 	// setBy maps a key (as problems name it, "listen", "route[0].upstream")
 	// to the flag that set it, so that a problem names the flag.
@@ -104,6 +105,17 @@ type ForwardConfig struct {
 	PolicyConfig
 }
 
+// ViolationsConfig is the [violations] table: what is kept and logged of
+// upstream responses that break HTTP rules.
+type ViolationsConfig struct {
+	// EvidencePerRoute is how many recent violating exchanges each route
+	// keeps for GET /violations on the admin listener. 0 keeps none.
+	EvidencePerRoute int `toml:"evidence_per_route"`
+	// LogInterval rate-limits violation logs: at most one line per route
+	// and rule per interval.
+	LogInterval Duration `toml:"log_interval"`
+}
+
 // LogConfig is the [log] table.
 type LogConfig struct {
 	// Level is debug, info, warn or error.
@@ -142,6 +154,13 @@ type PolicyConfig struct {
 	// CachePerCredential stores responses to requests with Authorization
 	// as variants only the same credential may reuse.
 	CachePerCredential bool `toml:"cache_per_credential"`
+	// OnFramingViolation and OnHeaderViolation say what to do with an
+	// upstream response that breaks a rule of that severity: "repair" or
+	// "reject". "" means repair.
+	OnFramingViolation string `toml:"on_framing_violation"`
+	OnHeaderViolation  string `toml:"on_header_violation"`
+	// OnViolation overrides the action of single rules, by rule id.
+	OnViolation map[string]string `toml:"on_violation"`
 }
 
 // Defaults that are not those of a zero Config.
@@ -186,6 +205,10 @@ func defaultConfig() *Config {
 			DialTimeout:  Duration{10 * time.Second},
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
+		Violations: ViolationsConfig{
+			EvidencePerRoute: 32,
+			LogInterval:      Duration{10 * time.Second},
+		},
 	}
 }
 
@@ -193,9 +216,11 @@ func defaultConfig() *Config {
 // it does not set.
 func defaultPolicy() PolicyConfig {
 	return PolicyConfig{
-		DefaultTTL:      &Duration{time.Minute},
-		MaxHeuristicTTL: &Duration{24 * time.Hour},
-		MaxObjectSize:   &Size{1 << 20},
+		DefaultTTL:         &Duration{time.Minute},
+		MaxHeuristicTTL:    &Duration{24 * time.Hour},
+		MaxObjectSize:      &Size{1 << 20},
+		OnFramingViolation: "repair",
+		OnHeaderViolation:  "repair",
 	}
 }
 
@@ -228,6 +253,15 @@ func (p *PolicyConfig) fill() {
 	}
 	if p.MaxObjectSize == nil {
 		p.MaxObjectSize = d.MaxObjectSize
+	}
+	if p.OnFramingViolation == "" {
+		p.OnFramingViolation = d.OnFramingViolation
+	}
+	if p.OnHeaderViolation == "" {
+		p.OnHeaderViolation = d.OnHeaderViolation
+	}
+	if len(p.OnViolation) == 0 {
+		p.OnViolation = nil // on_violation = {} is the default: none
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cacheproxy/cacheproxy/cache"
 	"github.com/cacheproxy/cacheproxy/proxy"
+	"github.com/cacheproxy/cacheproxy/proxy/compliance"
 )
 
 // proxyOptions converts a validated c into the handler's options. The
@@ -23,7 +24,13 @@ func (c *Config) proxyOptions() (proxy.Options, error) {
 			ConnectPorts: append([]int(nil), c.Forward.ConnectPorts...),
 			DialTimeout:  c.Forward.DialTimeout.Duration,
 			Policy:       c.Forward.policy(),
+			Compliance:   c.Forward.compliance(),
 		},
+		Evidence:             c.Violations.EvidencePerRoute,
+		ViolationLogInterval: c.Violations.LogInterval.Duration,
+	}
+	if o.Evidence == 0 {
+		o.Evidence = -1 // the file's 0 keeps none; proxy's 0 means its default
 	}
 	for _, s := range c.Forward.AllowClients {
 		p, err := netip.ParsePrefix(s)
@@ -43,6 +50,7 @@ func (c *Config) proxyOptions() (proxy.Options, error) {
 			PathPrefix: r.PathPrefix,
 			Upstream:   u,
 			Policy:     r.policy(),
+			Compliance: r.compliance(),
 		})
 	}
 	return o, nil
@@ -57,6 +65,22 @@ func (p PolicyConfig) policy() cache.Policy {
 		PerCredential:   p.CachePerCredential,
 		MaxObjectSize:   p.MaxObjectSize.Bytes,
 	}
+}
+
+// compliance converts p's violation keys, with defaults applied and
+// validated, into a proxy.CompliancePolicy.
+func (p PolicyConfig) compliance() proxy.CompliancePolicy {
+	p.fill()
+	c := proxy.CompliancePolicy{}
+	c.Framing, _ = parseAction(p.OnFramingViolation)
+	c.Header, _ = parseAction(p.OnHeaderViolation)
+	for rule, a := range p.OnViolation {
+		if c.Rules == nil {
+			c.Rules = make(map[compliance.Rule]proxy.Action)
+		}
+		c.Rules[compliance.Rule(rule)], _ = parseAction(a)
+	}
+	return c
 }
 
 // transportOptions converts c's [upstream] table.

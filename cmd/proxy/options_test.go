@@ -11,6 +11,7 @@ import (
 
 	"github.com/cacheproxy/cacheproxy/cache"
 	"github.com/cacheproxy/cacheproxy/proxy"
+	"github.com/cacheproxy/cacheproxy/proxy/compliance"
 )
 
 func TestProxyOptions(t *testing.T) {
@@ -38,6 +39,8 @@ default_ttl = "30s"
 max_heuristic_ttl = "1h"
 max_object_size = "4MiB"
 cache_per_credential = true
+on_header_violation = "reject"
+on_violation = { "204-body" = "reject", "date-missing" = "repair" }
 [[route]]
 name = "rest"
 upstream = "http://rest.internal"
@@ -59,6 +62,8 @@ upstream = "http://rest.internal"
 				PathPrefix: "/v1",
 				Upstream:   &url.URL{Scheme: "https", Host: "api.internal:8443", Path: "/base"},
 				Policy:     cache.Policy{DefaultTTL: 30 * time.Second, MaxHeuristicTTL: time.Hour, PerCredential: true, MaxObjectSize: 4 << 20},
+				Compliance: proxy.CompliancePolicy{Header: proxy.Reject, Rules: map[compliance.Rule]proxy.Action{
+					compliance.NoContentBody: proxy.Reject, compliance.DateMissing: proxy.Repair}},
 			},
 			{
 				Name:       "rest",
@@ -73,9 +78,11 @@ upstream = "http://rest.internal"
 			DialTimeout:  10 * time.Second,
 			Policy:       defaults,
 		},
-		Name:           "edge-1",
-		FillTimeout:    45 * time.Second,
-		StaleRetention: 2 * time.Hour,
+		Name:                 "edge-1",
+		FillTimeout:          45 * time.Second,
+		Evidence:             32,
+		ViolationLogInterval: 10 * time.Second,
+		StaleRetention:       2 * time.Hour,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("proxyOptions() =\n%+v\nwant\n%+v", got, want)

@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 
 	var ready atomic.Bool
 	srv := cfg.newServer(h, slog.NewLogLogger(logger.With("server", "traffic").Handler(), slog.LevelWarn))
-	admin := cfg.newServer(newAdminHandler(reg, &ready, logger),
+	admin := cfg.newServer(newAdminHandler(reg, &ready, h.ViolationsHandler(), logger),
 		slog.NewLogLogger(logger.With("server", "admin").Handler(), slog.LevelWarn))
 
 	errc := make(chan error, 2)

@@ -3,13 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/cacheproxy/cacheproxy/proxy"
+	"github.com/cacheproxy/cacheproxy/proxy/compliance"
 )
 
 // problem is one thing wrong with the command line or the configuration.
@@ -118,6 +121,10 @@ func (c *Config) Validate() error {
 	}
 	v.positive("forward.dial_timeout", c.Forward.DialTimeout)
 	v.policy("forward.", c.Forward.PolicyConfig, c.Cache.MaxBytes)
+	if c.Violations.EvidencePerRoute < 0 || c.Violations.EvidencePerRoute > 10000 {
+		v.add("violations.evidence_per_route", "%d must be between 0 (keep none) and 10000", c.Violations.EvidencePerRoute)
+	}
+	v.positive("violations.log_interval", c.Violations.LogInterval)
 
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -175,6 +182,7 @@ func (v *validator) routes(routes []RouteConfig, maxBytes Size) {
 
 // policy checks the policy keys under prefix ("route[0]." or "forward.").
 func (v *validator) policy(prefix string, p PolicyConfig, maxBytes Size) {
+	v.actions(prefix, p)
 	if p.DefaultTTL != nil && p.DefaultTTL.Duration < 0 {
 		v.add(prefix+"default_ttl", `%q must not be negative ("0s" turns the default lifetime off)`, *p.DefaultTTL)
 	}
@@ -189,6 +197,38 @@ func (v *validator) policy(prefix string, p PolicyConfig, maxBytes Size) {
 			v.add(prefix+"max_object_size", "%q must not be larger than cache.max_bytes (%q)", *s, maxBytes)
 		}
 	}
+}
+
+// actions checks the violation keys of a policy under prefix.
+func (v *validator) actions(prefix string, p PolicyConfig) {
+	for key, a := range map[string]string{"on_framing_violation": p.OnFramingViolation, "on_header_violation": p.OnHeaderViolation} {
+		if _, ok := parseAction(a); !ok && a != "" {
+			v.add(prefix+key, `%q must be "repair" or "reject"`, a)
+		}
+	}
+	rules := make([]string, 0, compliance.NumRules)
+	for _, r := range compliance.AllRules() {
+		rules = append(rules, string(r))
+	}
+	for _, rule := range slices.Sorted(maps.Keys(p.OnViolation)) {
+		if compliance.Rule(rule).Index() < 0 {
+			v.add(prefix+"on_violation", "%q is not a rule; the rules are %s", rule, strings.Join(rules, ", "))
+		}
+		if _, ok := parseAction(p.OnViolation[rule]); !ok {
+			v.add(prefix+"on_violation."+rule, `%q must be "repair" or "reject"`, p.OnViolation[rule])
+		}
+	}
+}
+
+// parseAction reads "repair" or "reject".
+func parseAction(s string) (proxy.Action, bool) {
+	switch s {
+	case "repair":
+		return proxy.Repair, true
+	case "reject":
+		return proxy.Reject, true
+	}
+	return proxy.Repair, false
 }
 
 // nonNegative checks that a duration, where 0 means "no limit", is >= 0.

@@ -1,6 +1,12 @@
 package compliance
 
-import "net/http"
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cacheproxy/cacheproxy/cache"
+)
 
 // HeaderCheck describes one response for CheckHeader.
 type HeaderCheck struct {
@@ -25,4 +31,92 @@ type HeaderCheck struct {
 //
 // 204-content-length and 204-transfer-encoding are the Framer's: Go's
 // client drops Transfer-Encoding from the fields it returns.
-func CheckHeader(c HeaderCheck) []Violation { panic("TODO") }
+//
+// Violations come in table order.
+func CheckHeader(c HeaderCheck) []Violation {
+	var vs []Violation
+	etags := c.Header.Values("Etag")
+	if c.Status == http.StatusNotModified && c.ExpectETag && len(etags) == 0 {
+		vs = append(vs, Violation{Rule: NotModifiedMissingETag, Detail: "no ETag on a 304 to If-None-Match"})
+	}
+	if len(etags) > 0 {
+		if problem := etagProblem(etags); problem != "" {
+			vs = append(vs, Violation{
+				Rule:   ETagSyntax,
+				Detail: "ETag: " + printable(strings.Join(etags, ", ")) + " (" + problem + ")",
+			})
+		}
+	}
+	if c.Status >= 200 && c.Status < 500 && len(c.Header.Values("Date")) == 0 {
+		vs = append(vs, Violation{Rule: DateMissing, Detail: "no Date on a " + itoa(int64(c.Status))})
+	}
+	if cc := c.Header.Values("Cache-Control"); len(cc) > 0 {
+		if problem := cacheControlProblem(cc); problem != "" {
+			vs = append(vs, Violation{
+				Rule:   CacheControlSyntax,
+				Detail: "Cache-Control: " + printable(strings.Join(cc, ", ")) + " (" + problem + ")",
+			})
+		}
+	}
+	return vs
+}
+
+// etagProblem says what keeps the ETag field lines from being exactly one
+// entity-tag (RFC 9110 §8.8.3), or "" when they are one.
+//
+//	entity-tag = [ weak ] opaque-tag
+//	weak       = %s"W/"
+//	opaque-tag = DQUOTE *etagc DQUOTE
+//	etagc      = %x21 / %x23-7E / obs-text
+func etagProblem(lines []string) string {
+	if len(lines) > 1 {
+		return "more than one field"
+	}
+	s := strings.Trim(lines[0], " \t")
+	if _, ok := cache.ParseETag(s); ok {
+		return ""
+	}
+	switch {
+	case s == "":
+		return "empty"
+	case strings.HasPrefix(s, "w/"):
+		return "weak indicator not W/"
+	}
+	s = strings.TrimPrefix(s, "W/")
+	if s == "" || s[0] != '"' {
+		return "not quoted"
+	}
+	end := strings.IndexByte(s[1:], '"')
+	if end < 0 {
+		return "no closing quote"
+	}
+	for i := 1; i <= end; i++ {
+		if c := s[i]; !(c == 0x21 || c >= 0x23 && c <= 0x7e || c >= 0x80) {
+			return "character " + strconv.Quote(string(rune(c))) + " not allowed"
+		}
+	}
+	if rest := strings.TrimLeft(s[end+2:], " \t"); rest != "" && rest[0] == ',' {
+		return "a list, not one entity-tag"
+	}
+	return "text after the closing quote"
+}
+
+// cacheControlProblem says why the Cache-Control field lines are
+// unparseable or contradict themselves, or returns "".
+func cacheControlProblem(lines []string) string {
+	d := cache.ParseCacheControl(lines)
+	var problems []string
+	if d.Invalid {
+		problems = append(problems, "unparseable")
+	}
+	if d.Public && d.Private {
+		problems = append(problems, "public with private")
+	}
+	if d.NoStore && d.MaxAge != cache.Absent {
+		problems = append(problems, "no-store with max-age")
+	}
+	if d.NoStore && d.SMaxAge != cache.Absent {
+		problems = append(problems, "no-store with s-maxage")
+	}
+	return strings.Join(problems, "; ")
+}

@@ -44,10 +44,47 @@ const (
 const NumRules = 10
 
 // AllRules returns every rule, in table order (a new slice each call).
-func AllRules() []Rule { panic("TODO") }
+func AllRules() []Rule {
+	return []Rule{
+		NoContentLength,
+		NoContentTransferEncoding,
+		NoContentBody,
+		NotModifiedBody,
+		NotModifiedMissingETag,
+		HeadBody,
+		ETagSyntax,
+		DateMissing,
+		ContentLengthMismatch,
+		CacheControlSyntax,
+	}
+}
 
 // Index returns r's position in AllRules, or -1 for an unknown rule.
-func (r Rule) Index() int { panic("TODO") }
+func (r Rule) Index() int {
+	switch r {
+	case NoContentLength:
+		return 0
+	case NoContentTransferEncoding:
+		return 1
+	case NoContentBody:
+		return 2
+	case NotModifiedBody:
+		return 3
+	case NotModifiedMissingETag:
+		return 4
+	case HeadBody:
+		return 5
+	case ETagSyntax:
+		return 6
+	case DateMissing:
+		return 7
+	case ContentLengthMismatch:
+		return 8
+	case CacheControlSyntax:
+		return 9
+	}
+	return -1
+}
 
 // Severity says whether a rule is about framing or header fields.
 type Severity string
@@ -59,11 +96,41 @@ const (
 	Header Severity = "header"
 )
 
-// Severity returns r's severity (see the package table).
-func (r Rule) Severity() Severity { panic("TODO") }
+// Severity returns r's severity (see the package table), or "" for an
+// unknown rule.
+func (r Rule) Severity() Severity {
+	switch r {
+	case NoContentTransferEncoding, NoContentBody, NotModifiedBody, HeadBody, ContentLengthMismatch:
+		return Framing
+	case NoContentLength, NotModifiedMissingETag, ETagSyntax, DateMissing, CacheControlSyntax:
+		return Header
+	}
+	return ""
+}
 
-// Reference returns the RFC sections r comes from, e.g. "RFC 9110 §8.6".
-func (r Rule) Reference() string { panic("TODO") }
+// Reference returns the RFC sections r comes from, e.g. "RFC 9110 §8.6",
+// or "" for an unknown rule.
+func (r Rule) Reference() string {
+	switch r {
+	case NoContentLength:
+		return "RFC 9110 §8.6"
+	case NoContentTransferEncoding:
+		return "RFC 9112 §6.1"
+	case NoContentBody:
+		return "RFC 9110 §15.3.5, RFC 9112 §6.3"
+	case NotModifiedBody, HeadBody, ContentLengthMismatch:
+		return "RFC 9112 §6.3"
+	case NotModifiedMissingETag:
+		return "RFC 9110 §15.4.5"
+	case ETagSyntax:
+		return "RFC 9110 §8.8.3"
+	case DateMissing:
+		return "RFC 9110 §6.6.1"
+	case CacheControlSyntax:
+		return "RFC 9111 §5.2"
+	}
+	return ""
+}
 
 // MaxEvidence caps the stray bytes a Violation keeps.
 const MaxEvidence = 256
