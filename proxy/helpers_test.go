@@ -167,11 +167,12 @@ func (o *origin) lastRequest() *http.Request {
 
 // fixture is a Handler in front of an origin, served on a real listener.
 type fixture struct {
-	h     *Handler
-	store *mapStore
-	clock *clock
-	obs   *countObserver
-	front *httptest.Server
+	h      *Handler
+	store  *mapStore
+	clock  *clock
+	obs    *countObserver
+	front  *httptest.Server
+	client *http.Client // inspects every response (see do)
 }
 
 func newFixture(t *testing.T, upstream string, policy cache.Policy) *fixture {
@@ -190,7 +191,10 @@ func newFixture(t *testing.T, upstream string, policy cache.Policy) *fixture {
 		t.Fatal(err)
 	}
 	f.front = httptest.NewServer(f.h)
+	tr := NewTransport(TransportOptions{})
+	f.client = &http.Client{Transport: tr}
 	t.Cleanup(func() {
+		tr.CloseIdleConnections()
 		f.front.Close()
 		f.h.Close()
 	})
@@ -214,17 +218,20 @@ func defaultPolicy() cache.Policy {
 }
 
 // do sends a request through the fixture and returns the response with
-// its body read.
+// its body read. Every response is checked by the proxy's own rule engine
+// (the inspected Transport and compliance.CheckHeader): the proxy must
+// never be the one that breaks an HTTP rule.
 func (f *fixture) do(t *testing.T, method, path string, hdr ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, f.front.URL+path, nil)
+	ex := &exchange{method: method}
+	req, err := http.NewRequestWithContext(withExchange(t.Context(), ex), method, f.front.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
-	resp, err := f.front.Client().Do(req)
+	resp, err := f.client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -233,5 +240,18 @@ func (f *fixture) do(t *testing.T, method, path string, hdr ...string) (*http.Re
 	if err != nil {
 		t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
+	selfCheck(t, method+" "+path, ex, resp, req.Header["If-None-Match"] != nil)
 	return resp, string(b)
+}
+
+// selfCheck fails t if the proxy's response broke a rule, on the wire or
+// in its fields. A Cache-Control the upstream sent is forwarded as it
+// was, so cache-control-syntax is the upstream's, not the proxy's.
+func selfCheck(t *testing.T, what string, ex *exchange, resp *http.Response, conditional bool) {
+	t.Helper()
+	for _, v := range ex.settle(resp, conditional) {
+		if v.Rule != compliance.CacheControlSyntax {
+			t.Errorf("%s: the proxy broke %s (%s): %s", what, v.Rule, v.Rule.Reference(), v.Detail)
+		}
+	}
 }
