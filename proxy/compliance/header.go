@@ -25,8 +25,8 @@ type HeaderCheck struct {
 //   - date-missing: no Date field on a 2xx, 3xx or 4xx (RFC 9110 §6.6.1:
 //     an origin with a clock must send it; 1xx and 5xx are exempt),
 //   - cache-control-syntax: a Cache-Control that cache.ParseCacheControl
-//     marks Invalid, or that contradicts itself (public with private,
-//     no-store with max-age or s-maxage),
+//     marks Invalid, or that contradicts itself (public with private;
+//     no-store with max-age is redundant, not a contradiction),
 //   - 304-missing-etag: a 304 without ETag when c.ExpectETag.
 //
 // 204-content-length and 204-transfer-encoding are the Framer's: Go's
@@ -112,11 +112,8 @@ func cacheControlProblem(lines []string) string {
 	if d.Public && d.Private {
 		problems = append(problems, "public with private")
 	}
-	if d.NoStore && d.MaxAge != cache.Absent {
-		problems = append(problems, "no-store with max-age")
-	}
-	if d.NoStore && d.SMaxAge != cache.Absent {
-		problems = append(problems, "no-store with s-maxage")
-	}
+	// no-store with max-age (the common "no-cache, no-store, max-age=0,
+	// must-revalidate") is redundant, not contradictory: the most
+	// restrictive directive applies (RFC 9111 §4.2.1).
 	return strings.Join(problems, "; ")
 }
