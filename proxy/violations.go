@@ -63,8 +63,8 @@ type Evidence struct {
 	// offending ones are among them.
 	Headers    map[string][]string `json:"headers,omitempty"`
 	StrayBytes int64               `json:"stray_bytes,omitempty"`
-	// Stray is the start of the bytes that belonged to no response, as a
-	// quoted Go string (non-printable bytes escaped).
+	// Stray is the start of the bytes that belonged to no response, with
+	// non-printable bytes escaped as in a Go string literal (\r, \x00).
 	Stray string `json:"stray,omitempty"`
 }
 
@@ -103,7 +103,8 @@ func (h *Handler) report(rt *route, ex *exchange, status int, header http.Header
 			}
 		}
 		if len(v.Stray) > 0 {
-			e.Stray = strconv.Quote(string(v.Stray))
+			q := strconv.Quote(string(v.Stray))
+			e.Stray = q[1 : len(q)-1]
 		}
 		rt.evidence.add(e)
 	}

@@ -214,7 +214,7 @@ func TestViolationsEvidence(t *testing.T) {
 	if cl.Request != "GET /ev?q=1" || cl.Status != 204 || cl.Headers["Content-Length"] == nil {
 		t.Errorf("204-content-length evidence = %+v; want the request line, status and the offending field", cl)
 	}
-	if body.StrayBytes != 5 || body.Stray != `"hello"` || body.Severity != compliance.Framing || body.Action != "repair" {
+	if body.StrayBytes != 5 || body.Stray != "hello" || body.Severity != compliance.Framing || body.Action != "repair" {
 		t.Errorf("204-body evidence = %+v; want 5 stray bytes \"hello\", framing, repair", body)
 	}
 }
