@@ -27,6 +27,7 @@ type storeCollector struct {
 	capacity     *prometheus.Desc
 	entries      *prometheus.Desc
 	bytes        *prometheus.Desc
+	insertions   *prometheus.Desc
 	evictions    *prometheus.Desc
 	setsDropped  *prometheus.Desc
 	setsRejected *prometheus.Desc
@@ -42,6 +43,9 @@ type storeCollector struct {
 //     not counted.
 //   - cacheproxy_cache_bytes: cost added minus cost evicted, floored at 0;
 //     approximate in the same way.
+//   - cacheproxy_cache_insertions_total: new keys ristretto applied to the
+//     cache (replacing a stored key counts no insertion). Writes are
+//     applied asynchronously; an entry is visible once it is counted here.
 //   - cacheproxy_cache_evictions_total: keys removed from the cache, which
 //     ristretto counts alike whether they made room for another entry,
 //     expired or were deleted.
@@ -60,6 +64,7 @@ func NewStoreCollector(s StoreStats) prometheus.Collector {
 		capacity:     desc("capacity_bytes", "Configured capacity of the in-memory cache, in bytes of stored responses."),
 		entries:      desc("entries", "Approximate number of entries in the cache (keys added minus keys evicted)."),
 		bytes:        desc("bytes", "Approximate size of the cache's entries in bytes (cost added minus cost evicted)."),
+		insertions:   desc("insertions_total", "New keys added to the cache (a write replacing a stored key is not counted)."),
 		evictions:    desc("evictions_total", "Entries removed from the cache: evicted to make room, expired or deleted."),
 		setsDropped:  desc("sets_dropped_total", "Cache writes dropped because the write buffer was full."),
 		setsRejected: desc("sets_rejected_total", "Cache writes refused by the admission policy."),
@@ -71,6 +76,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.capacity
 	ch <- c.entries
 	ch <- c.bytes
+	ch <- c.insertions
 	ch <- c.evictions
 	ch <- c.setsDropped
 	ch <- c.setsRejected
@@ -82,6 +88,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.capacity, prometheus.GaugeValue, float64(c.s.MaxCost()))
 	ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, flooredDiff(m.KeysAdded(), m.KeysEvicted()))
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, flooredDiff(m.CostAdded(), m.CostEvicted()))
+	ch <- prometheus.MustNewConstMetric(c.insertions, prometheus.CounterValue, float64(m.KeysAdded()))
 	ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(m.KeysEvicted()))
 	ch <- prometheus.MustNewConstMetric(c.setsDropped, prometheus.CounterValue, float64(m.SetsDropped()))
 	ch <- prometheus.MustNewConstMetric(c.setsRejected, prometheus.CounterValue, float64(m.SetsRejected()))

@@ -32,6 +32,9 @@ cacheproxy_cache_entries %d
 # HELP cacheproxy_cache_evictions_total Entries removed from the cache: evicted to make room, expired or deleted.
 # TYPE cacheproxy_cache_evictions_total counter
 cacheproxy_cache_evictions_total %d
+# HELP cacheproxy_cache_insertions_total New keys added to the cache (a write replacing a stored key is not counted).
+# TYPE cacheproxy_cache_insertions_total counter
+cacheproxy_cache_insertions_total %d
 # HELP cacheproxy_cache_sets_dropped_total Cache writes dropped because the write buffer was full.
 # TYPE cacheproxy_cache_sets_dropped_total counter
 cacheproxy_cache_sets_dropped_total %d
@@ -43,7 +46,7 @@ cacheproxy_cache_sets_rejected_total %d
 func TestStoreCollectorNilMetrics(t *testing.T) {
 	t.Parallel()
 	c := NewStoreCollector(fakeStats{maxCost: 256 << 20})
-	want := fmt.Sprintf(storeHeader, 0, 256<<20, 0, 0, 0, 0)
+	want := fmt.Sprintf(storeHeader, 0, 256<<20, 0, 0, 0, 0, 0)
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Error(err)
 	}
@@ -63,7 +66,7 @@ func TestStoreCollectorReadsAtScrapeTime(t *testing.T) {
 	t.Cleanup(rc.Close)
 	c := NewStoreCollector(fakeStats{m: rc.Metrics, maxCost: rc.MaxCost()})
 
-	if err := testutil.CollectAndCompare(c, strings.NewReader(fmt.Sprintf(storeHeader, 0, 100, 0, 0, 0, 0))); err != nil {
+	if err := testutil.CollectAndCompare(c, strings.NewReader(fmt.Sprintf(storeHeader, 0, 100, 0, 0, 0, 0, 0))); err != nil {
 		t.Errorf("empty cache: %v", err)
 	}
 
@@ -81,7 +84,7 @@ func TestStoreCollectorReadsAtScrapeTime(t *testing.T) {
 	}
 	want := fmt.Sprintf(storeHeader,
 		m.CostAdded()-m.CostEvicted(), 100, m.KeysAdded()-m.KeysEvicted(),
-		m.KeysEvicted(), m.SetsDropped(), m.SetsRejected())
+		m.KeysEvicted(), m.KeysAdded(), m.SetsDropped(), m.SetsRejected())
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Errorf("after filling: %v", err)
 	}

@@ -148,6 +148,29 @@ func startProgram(t *testing.T, args ...string) (listen, admin string) {
 	return listen, admin
 }
 
+// waitInserted waits until the program's store has applied n new keys
+// (cacheproxy_cache_insertions_total). ristretto applies writes
+// asynchronously, so a test that relies on the next request finding an
+// entry waits for it here rather than assuming it.
+func waitInserted(t *testing.T, admin string, n int) {
+	t.Helper()
+	const name = "cacheproxy_cache_insertions_total "
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, m := httpGet(t, "http://"+admin+"/metrics")
+		if i := strings.Index(m, "\n"+name); i >= 0 {
+			var got int
+			fmt.Sscan(m[i+1+len(name):], &got)
+			if got >= n {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store applied fewer than %d insertions in 30s", n)
+		}
+	}
+}
+
 // rawClient sends requests over one keep-alive connection and parses the
 // responses strictly.
 type rawClient struct {
@@ -270,8 +293,15 @@ func TestBlackBox(t *testing.T) {
 	c := dialRaw(t, listen)
 	hits, misses := 0, 0
 
+	inserted := 0
+	stored := func() { // the request just made stored a new key
+		inserted++
+		waitInserted(t, admin, inserted)
+	}
+
 	t.Run("RFC 9110 §15.3.5 204 stored with explicit freshness", func(t *testing.T) {
 		c.do("GET", "/204-explicit")
+		stored()
 		r := c.do("GET", "/204-explicit")
 		hits, misses = hits+1, misses+1
 		if r.status != 204 || o.count("GET", "/204-explicit") != 1 {
@@ -283,6 +313,7 @@ func TestBlackBox(t *testing.T) {
 	})
 	t.Run("RFC 9111 §4.2.2 204 stored without freshness information", func(t *testing.T) {
 		c.do("GET", "/204-implicit")
+		stored()
 		r := c.do("GET", "/204-implicit")
 		hits, misses = hits+1, misses+1
 		if r.status != 204 || o.count("GET", "/204-implicit") != 1 || r.header.Get("Cache-Status") != "cacheproxy; hit; ttl=60" {
@@ -307,6 +338,7 @@ func TestBlackBox(t *testing.T) {
 	})
 	t.Run("RFC 9111 §4.3 revalidation with the stored ETag; 304 freshens", func(t *testing.T) {
 		c.do("GET", "/reval")
+		stored()
 		r := c.do("GET", "/reval")
 		if got := o.lastRequest("/reval").Header.Get("If-None-Match"); got != `"r1"` {
 			t.Errorf("upstream If-None-Match = %q; want \"r1\"", got)
@@ -322,6 +354,7 @@ func TestBlackBox(t *testing.T) {
 	})
 	t.Run("RFC 9111 §4.3.3 a changed ETag replaces the entry", func(t *testing.T) {
 		c.do("GET", "/change")
+		stored()
 		if r := c.do("GET", "/change"); r.body != "v2" {
 			t.Errorf("body after change = %q; want v2", r.body)
 		}
@@ -347,24 +380,31 @@ func TestBlackBox(t *testing.T) {
 		if r := c.do("GET", "/auth"); r.body != "for:" {
 			t.Errorf("anonymous got %q", r.body)
 		}
+		stored() // the anonymous answer is shareable
 		misses += 3
 	})
 	t.Run("RFC 9111 §4.4 PUT and DELETE invalidate", func(t *testing.T) {
 		c.do("GET", "/res")
+		stored()
 		c.do("GET", "/res")
 		c.do("PUT", "/res")
 		c.do("GET", "/res")
+		stored()
 		c.do("DELETE", "/res")
 		c.do("GET", "/res")
+		stored()
 		misses, hits = misses+3, hits+1
 		if got := o.count("GET", "/res"); got != 3 {
 			t.Errorf("origin GETs = %d; want 3", got)
 		}
 	})
 	t.Run("RFC 9111 §4.1 Vary variants kept apart", func(t *testing.T) {
-		for _, l := range []string{"en", "fr", "en", "fr"} {
+		for i, l := range []string{"en", "fr", "en", "fr"} {
 			if r := c.do("GET", "/vary", "Accept-Language", l); r.body != "lang:"+l {
 				t.Errorf("Accept-Language %s got %q", l, r.body)
+			}
+			if i == 0 {
+				stored() // the second variant replaces the key's resource: no insertion
 			}
 		}
 		misses, hits = misses+2, hits+2
@@ -374,6 +414,7 @@ func TestBlackBox(t *testing.T) {
 	})
 	t.Run("RFC 9110 §9.3.2 HEAD answered from the stored GET", func(t *testing.T) {
 		c.do("GET", "/head")
+		stored()
 		r := c.do("HEAD", "/head")
 		misses, hits = misses+1, hits+1
 		if o.count("HEAD", "/head") != 0 || r.header.Get("Content-Length") != "10" || r.body != "" {
@@ -394,6 +435,7 @@ func TestBlackBox(t *testing.T) {
 	})
 	t.Run("RFC 5861 §4 stale-if-error serves the stale 204 on 503", func(t *testing.T) {
 		c.do("GET", "/sie")
+		stored()
 		r := c.do("GET", "/sie")
 		misses++
 		if r.status != 204 || !strings.Contains(r.header.Get("Cache-Status"), "detail=stale-if-error") {
@@ -457,8 +499,9 @@ func TestBlackBoxViolations(t *testing.T) {
 	})
 	listen, admin := startProgram(t, "-listen", "127.0.0.1:0", "-upstream", "http://"+o.ln.Addr().String(), "-admin-listen", "127.0.0.1:0")
 	c := dialRaw(t, listen)
-	for _, path := range []string{"/304-body", "/304-missing-etag"} {
+	for i, path := range []string{"/304-body", "/304-missing-etag"} {
 		c.do("GET", path) // stores the stale entry the 304 revalidates
+		waitInserted(t, admin, i+1)
 	}
 	rules := []string{"204-content-length", "204-transfer-encoding", "204-body", "304-body", "304-missing-etag",
 		"head-body", "etag-syntax", "date-missing", "content-length-mismatch", "cache-control-syntax"}
