@@ -125,7 +125,9 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fet
 				h.serveTruncated(w, r, f, st)
 			}
 			code, detail := upstreamFailure(f.err)
-			h.log.Warn("upstream fetch failed", "route", rt.name, "method", r.Method, "path", r.URL.Path, "err", f.err)
+			if owner { // once per fill, not once per collapsed request
+				h.log.Warn("upstream fetch failed", "route", rt.name, "method", r.Method, "path", r.URL.Path, "err", f.err)
+			}
 			h.fail(w, code, detail, http.StatusText(code))
 			return ResultMiss
 		case f.resp != nil || f.entry == nil:
