@@ -79,6 +79,9 @@ type Metrics struct {
 	revalidations *prometheus.CounterVec
 	collapsed     *prometheus.CounterVec
 	violations    *prometheus.CounterVec
+	upstreamErrs  *prometheus.CounterVec
+	served        *prometheus.CounterVec
+	saved         *prometheus.CounterVec
 }
 
 var _ proxy.Observer = (*Metrics)(nil)
@@ -121,8 +124,27 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name:      "violations_total",
 			Help:      "Upstream responses that broke an HTTP rule, by route and rule (see docs/compliance.md).",
 		}, []string{"route", "rule"}),
+		upstreamErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Subsystem: "upstream",
+			Name:      "errors_total",
+			Help:      "Failed upstream requests, by route and kind (connect, timeout, reset, status_5xx).",
+		}, []string{"route", "kind"}),
+		served: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Subsystem: "cache",
+			Name:      "served_bytes_total",
+			Help:      "Body bytes served from stored responses (hits, stale and revalidated answers), by route.",
+		}, []string{"route"}),
+		saved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Subsystem: "revalidation",
+			Name:      "saved_bytes_total",
+			Help:      "Stored body bytes the upstream did not send again because it answered a revalidation with 304, by route.",
+		}, []string{"route"}),
 	}
-	if err := registerAll(reg, m.requests, m.duration, m.upstream, m.revalidations, m.collapsed, m.violations); err != nil {
+	if err := registerAll(reg, m.requests, m.duration, m.upstream, m.revalidations, m.collapsed, m.violations,
+		m.upstreamErrs, m.served, m.saved); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -157,7 +179,7 @@ func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
 }
 
 // Route returns the observer of the route called name. It creates every
-// series of the route (each result, each outcome, each rule) with value 0, so that
+// series of the route (each result, outcome, rule and error kind) with value 0, so that
 // rates and ratios exist before the first request and dashboards show 0
 // rather than no data. Calling it again with the same name returns an
 // observer that feeds the same series.
@@ -165,6 +187,11 @@ func (m *Metrics) Route(name string) proxy.RouteObserver {
 	o := &routeObserver{
 		upstream:  m.upstream.WithLabelValues(name),
 		collapsed: m.collapsed.WithLabelValues(name),
+		served:    m.served.WithLabelValues(name),
+		saved:     m.saved.WithLabelValues(name),
+	}
+	for i, kind := range upstreamErrorKinds() {
+		o.upstreamErrs[i] = m.upstreamErrs.WithLabelValues(name, kind)
 	}
 	for r := range proxy.Result(proxy.NumResults) {
 		o.requests[r] = m.requests.WithLabelValues(name, r.String())
@@ -188,6 +215,14 @@ type routeObserver struct {
 	revalidations [numOutcomes]prometheus.Counter
 	collapsed     prometheus.Counter
 	violations    [compliance.NumRules]prometheus.Counter
+	upstreamErrs  [4]prometheus.Counter // indexed as upstreamErrorKinds
+	served        prometheus.Counter
+	saved         prometheus.Counter
+}
+
+// upstreamErrorKinds is the closed set of the kind label, in index order.
+func upstreamErrorKinds() [4]string {
+	return [4]string{proxy.UpstreamErrorConnect, proxy.UpstreamErrorTimeout, proxy.UpstreamErrorReset, proxy.UpstreamErrorStatus5xx}
 }
 
 var _ proxy.RouteObserver = (*routeObserver)(nil)
@@ -220,6 +255,23 @@ func (o *routeObserver) Revalidation(outcome string) {
 func (o *routeObserver) Collapsed() {
 	o.collapsed.Inc()
 }
+
+// UpstreamError counts one failed upstream request. A kind outside the
+// proxy.UpstreamError* values is ignored: the kind label is a closed set.
+func (o *routeObserver) UpstreamError(kind string) {
+	for i, k := range upstreamErrorKinds() {
+		if k == kind {
+			o.upstreamErrs[i].Inc()
+			return
+		}
+	}
+}
+
+// Served counts body bytes served from a stored response.
+func (o *routeObserver) Served(n int) { o.served.Add(float64(n)) }
+
+// Saved counts stored body bytes a 304 spared the upstream from sending.
+func (o *routeObserver) Saved(n int) { o.saved.Add(float64(n)) }
 
 // Violation counts one upstream response that broke rule. An unknown rule
 // is ignored: the rule label is a closed set.

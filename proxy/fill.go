@@ -115,11 +115,11 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fet
 		st := cacheStatus{fwd: a.fwd, fwdStatus: f.fwdStatus, stored: f.stored, collapsed: !owner, detail: f.violation}
 		switch {
 		case f.fromCache:
-			h.serveEntry(w, r, f.entry, nil, cacheStatus{hit: true, ttl: ttlSeconds(f.entry, now), hasTTL: true, collapsed: !owner}, now)
+			rt.obs.Served(h.serveEntry(w, r, f.entry, nil, cacheStatus{hit: true, ttl: ttlSeconds(f.entry, now), hasTTL: true, collapsed: !owner}, now))
 			return ResultHit
 		case f.err != nil:
 			if a.stale != nil && cache.StaleIfError(a.stale, a.reqCC, now) {
-				return h.serveStaleIfError(w, r, a.stale, f.fwdStatus, now)
+				return h.serveStaleIfError(w, r, rt, a.stale, f.fwdStatus, now)
 			}
 			if owner && f.resp != nil {
 				h.serveTruncated(w, r, f, st)
@@ -142,7 +142,7 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fet
 			return ResultMiss
 		}
 		if f.entry.Status >= 500 && a.stale != nil && cache.StaleIfError(a.stale, a.reqCC, now) {
-			return h.serveStaleIfError(w, r, a.stale, f.fwdStatus, now)
+			return h.serveStaleIfError(w, r, rt, a.stale, f.fwdStatus, now)
 		}
 		if !owner && (!f.entry.Matches(r.Header, a.cred) || !mayAnswer(f.entry, r, a.cred)) {
 			if attempt == 0 && f.entry.Vary != nil && !isStar(f.entry.Vary) {
@@ -156,8 +156,9 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fet
 		if owner {
 			extra = f.ownerOnly
 		}
-		h.serveEntry(w, r, f.entry, extra, st, now)
+		n := h.serveEntry(w, r, f.entry, extra, st, now)
 		if f.revalidated {
+			rt.obs.Served(n)
 			return ResultRevalidated
 		}
 		return ResultMiss
@@ -238,8 +239,12 @@ func (h *Handler) fillOnce(call *fillCall, iw *interimWriter, in *http.Request, 
 			if conditional {
 				rt.obs.Revalidation(OutcomeError)
 			}
+			rt.obs.UpstreamError(errorKind(err))
 			f.err = err
 			return f
+		}
+		if resp.StatusCode >= 500 {
+			rt.obs.UpstreamError(UpstreamErrorStatus5xx)
 		}
 		vs := ex.settle(resp, out.Header.Get("If-None-Match") != "")
 		if err := rt.rejection(vs); err != nil {
@@ -290,6 +295,7 @@ func (h *Handler) fillOnce(call *fillCall, iw *interimWriter, in *http.Request, 
 	case err != nil:
 		resp.Body.Close()
 		cancel()
+		rt.obs.UpstreamError(errorKind(err))
 		f.err = fmt.Errorf("%w: %w", errTruncated, err)
 		f.resp, f.partial = resp, body
 		return f
@@ -321,6 +327,7 @@ func freshened(res *cache.Resource, a fetchArgs, hdr http.Header) *cache.Entry {
 // (RFC 9111 §4.3.3), and stores the result.
 func (h *Handler) freshen(f *fillResult, rt *route, a fetchArgs, res *cache.Resource, target *cache.Entry, hdr http.Header, reqTime, respTime time.Time) *fillResult {
 	rt.obs.Revalidation(OutcomeNotModified)
+	rt.obs.Saved(len(target.Body))
 	fresh := target.Freshen(hdr, reqTime, respTime, rt.policy)
 	f.entry, f.revalidated, f.ownerOnly = fresh, true, ownerOnly(hdr, fresh)
 	f.stored = h.put(a.key, res.With(fresh, target))

@@ -85,16 +85,18 @@ func (c *clock) advance(d time.Duration) {
 
 // countObserver counts what the handler reports.
 type countObserver struct {
-	mu         sync.Mutex
-	results    map[Result]int
-	reval      map[string]int
-	collapsed  int
-	upstream   int
-	violations map[compliance.Rule]int
+	mu             sync.Mutex
+	results        map[Result]int
+	reval          map[string]int
+	collapsed      int
+	upstream       int
+	violations     map[compliance.Rule]int
+	upstreamErrors map[string]int
+	served, saved  int
 }
 
 func newCountObserver() *countObserver {
-	return &countObserver{results: map[Result]int{}, reval: map[string]int{}, violations: map[compliance.Rule]int{}}
+	return &countObserver{results: map[Result]int{}, reval: map[string]int{}, violations: map[compliance.Rule]int{}, upstreamErrors: map[string]int{}}
 }
 
 func (o *countObserver) Route(string) RouteObserver { return o }
@@ -115,6 +117,14 @@ func (o *countObserver) Violation(r compliance.Rule) {
 	o.violations[r]++
 	o.mu.Unlock()
 }
+
+func (o *countObserver) UpstreamError(kind string) {
+	o.mu.Lock()
+	o.upstreamErrors[kind]++
+	o.mu.Unlock()
+}
+func (o *countObserver) Served(n int) { o.mu.Lock(); o.served += n; o.mu.Unlock() }
+func (o *countObserver) Saved(n int)  { o.mu.Lock(); o.saved += n; o.mu.Unlock() }
 
 func (o *countObserver) violationCount(r compliance.Rule) int {
 	o.mu.Lock()

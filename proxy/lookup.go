@@ -27,14 +27,14 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route) Resu
 	if e != nil {
 		switch cache.Decide(e, reqCC, now) {
 		case cache.UseFresh:
-			h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true}, now)
+			rt.obs.Served(h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true}, now))
 			return ResultHit
 		case cache.UseStale:
-			h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true, detail: "max-stale"}, now)
+			rt.obs.Served(h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true, detail: "max-stale"}, now))
 			return ResultStale
 		case cache.UseStaleWhileRevalidate:
 			h.refreshInBackground(r, rt, key, cred, e)
-			h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true, detail: "stale-while-revalidate"}, now)
+			rt.obs.Served(h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true, detail: "stale-while-revalidate"}, now))
 			return ResultStale
 		}
 	}

@@ -153,7 +153,24 @@ type RouteObserver interface {
 	Collapsed()
 	// Violation is called once per upstream response per rule it broke.
 	Violation(rule compliance.Rule)
+	// UpstreamError is called once per failed upstream request with one of
+	// the UpstreamError* kinds.
+	UpstreamError(kind string)
+	// Served is called with the body bytes of each response served from a
+	// stored entry (hits, stale and revalidated answers; not 304s).
+	Served(bytes int)
+	// Saved is called with the stored body bytes an upstream did not send
+	// again because it answered a revalidation with 304.
+	Saved(bytes int)
 }
+
+// Upstream error kinds, for metrics.
+const (
+	UpstreamErrorConnect   = "connect"    // no connection could be made
+	UpstreamErrorTimeout   = "timeout"    // no answer in time
+	UpstreamErrorReset     = "reset"      // the connection broke mid-exchange
+	UpstreamErrorStatus5xx = "status_5xx" // the upstream answered 5xx
+)
 
 // ForwardOptions configures forward mode.
 type ForwardOptions struct {

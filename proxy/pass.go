@@ -45,6 +45,9 @@ func (h *Handler) passResponse(resp *http.Response) error {
 		return err // passError answers 502
 	}
 	detail := repair(resp.Header, vs)
+	if resp.StatusCode >= 500 {
+		p.route.obs.UpstreamError(UpstreamErrorStatus5xx)
+	}
 	if p.invalidate && resp.StatusCode < 400 {
 		h.invalidate(p.in, resp)
 	}
@@ -63,6 +66,10 @@ func (h *Handler) passError(w http.ResponseWriter, r *http.Request, err error) {
 		return // the client left; nobody to answer
 	}
 	code, detail := upstreamFailure(err)
+	var ve *violationError
+	if !errors.As(err, &ve) {
+		p.route.obs.UpstreamError(errorKind(err))
+	}
 	h.log.Warn("upstream request failed", "route", p.route.name,
 		"method", r.Method, "path", r.URL.Path, "err", err)
 	h.fail(w, code, detail, http.StatusText(code))

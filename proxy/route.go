@@ -155,6 +155,9 @@ func (nopObserver) Upstream(time.Duration)        {}
 func (nopObserver) Revalidation(string)           {}
 func (nopObserver) Collapsed()                    {}
 func (nopObserver) Violation(compliance.Rule)     {}
+func (nopObserver) UpstreamError(string)          {}
+func (nopObserver) Served(int)                    {}
+func (nopObserver) Saved(int)                     {}
 
 // targetURL is the upstream URL for request r on route rt: the route's
 // upstream scheme and host, its path joined in front of the request's.

@@ -25,8 +25,9 @@ func isNotModifiedField(k string) bool {
 // own validators match (RFC 9111 §4.3.2), the stored status, fields and
 // body otherwise (no body for HEAD), with Age, Via and Cache-Status.
 // extra holds upstream fields the entry does not keep (Set-Cookie, ...),
-// for the one client whose request fetched e.
-func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, extra http.Header, st cacheStatus, now time.Time) {
+// for the one client whose request fetched e. It returns the body bytes
+// written.
+func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, extra http.Header, st cacheStatus, now time.Time) int {
 	hd := w.Header()
 	status := e.Status
 	if notModified(r, e) {
@@ -55,13 +56,15 @@ func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.En
 		// Go's server writes a handler-set Content-Length even on a 204.
 		delete(hd, "Content-Length")
 		w.WriteHeader(status)
-		return
+		return 0
 	}
 	hd["Content-Length"] = []string{strconv.Itoa(len(e.Body))}
 	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(e.Body)
+	if r.Method == http.MethodHead {
+		return 0
 	}
+	n, _ := w.Write(e.Body)
+	return n
 }
 
 // notModified evaluates the client's If-None-Match (weak comparison, lists
@@ -95,8 +98,8 @@ func notModified(r *http.Request, e *cache.Entry) bool {
 
 // serveStaleIfError serves a stale entry because the upstream failed
 // (RFC 5861 §4). status is the upstream's, 0 when none arrived.
-func (h *Handler) serveStaleIfError(w http.ResponseWriter, r *http.Request, e *cache.Entry, status int, now time.Time) Result {
-	h.serveEntry(w, r, e, nil, cacheStatus{fwd: "stale", fwdStatus: status, ttl: ttlSeconds(e, now), hasTTL: true, detail: "stale-if-error"}, now)
+func (h *Handler) serveStaleIfError(w http.ResponseWriter, r *http.Request, rt *route, e *cache.Entry, status int, now time.Time) Result {
+	rt.obs.Served(h.serveEntry(w, r, e, nil, cacheStatus{fwd: "stale", fwdStatus: status, ttl: ttlSeconds(e, now), hasTTL: true, detail: "stale-if-error"}, now))
 	return ResultStale
 }
 

@@ -179,6 +179,21 @@ func (c *inspectConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// errorKind classifies an upstream error for metrics: no connection
+// (connect), no answer in time (timeout), or a connection that broke
+// during the exchange (reset).
+func errorKind(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return UpstreamErrorTimeout
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return UpstreamErrorConnect
+	}
+	return UpstreamErrorReset
+}
+
 // upstreamFailure maps an upstream error to the status the client gets and
 // a Cache-Status detail: 504 for timeouts, 502 for everything else.
 func upstreamFailure(err error) (code int, detail string) {

@@ -195,16 +195,23 @@ func (h *Handler) ViolationsHandler() http.Handler {
 		}
 		out := struct {
 			Routes map[string][]Evidence `json:"routes"`
-		}{Routes: make(map[string][]Evidence)}
-		for _, rt := range h.routes() {
-			out.Routes[rt.name] = rt.evidence.list()
-		}
+		}{Routes: h.Evidence()}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(out)
 	})
+}
+
+// Evidence returns the recent violating exchanges of every route, oldest
+// first, keyed by route name: what ViolationsHandler serves.
+func (h *Handler) Evidence() map[string][]Evidence {
+	out := make(map[string][]Evidence)
+	for _, rt := range h.routes() {
+		out[rt.name] = rt.evidence.list()
+	}
+	return out
 }
 
 // routes returns every route of h.

@@ -285,3 +285,87 @@ func (rc *rawClient) get(t *testing.T, path string) (int, string) {
 	}
 	return resp.StatusCode, string(b)
 }
+
+func TestUpstreamErrorKinds(t *testing.T) {
+	t.Parallel()
+	// A port nothing listens on: dial it, then close it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	slow := newRawOrigin(t, func(int64, *http.Request) string { <-hang; return "" })
+	reset := newRawOrigin(t, func(int64, *http.Request) string {
+		return "HTTP/1.1 200 OK\r\n" + date() + "Cache-Control: max-age=60\r\nContent-Length: 10\r\n\r\nabc\x00close"
+	})
+	failing := newRawOrigin(t, func(int64, *http.Request) string {
+		return "HTTP/1.1 503 Service Unavailable\r\n" + date() + "Content-Length: 0\r\n\r\n"
+	})
+	cases := []struct {
+		kind     string
+		upstream string
+		method   string
+	}{
+		{UpstreamErrorConnect, closed, "GET"},
+		{UpstreamErrorConnect, closed, "POST"},
+		{UpstreamErrorTimeout, slow.url(), "GET"},
+		{UpstreamErrorReset, reset.url(), "GET"},
+		{UpstreamErrorStatus5xx, failing.url(), "GET"},
+		{UpstreamErrorStatus5xx, failing.url(), "POST"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.kind+" "+tc.method, func(t *testing.T) {
+			t.Parallel()
+			obs := newCountObserver()
+			h, err := New(newMapStore(), Options{
+				Routes:      []Route{{Name: "r", Upstream: mustURL(t, tc.upstream), Policy: defaultPolicy()}},
+				Observer:    obs,
+				FillTimeout: 200 * time.Millisecond, // bounds the fill against the hanging origin
+				Transport:   NewTransport(TransportOptions{ResponseHeaderTimeout: 200 * time.Millisecond}),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			front := httptest.NewServer(h)
+			t.Cleanup(func() { front.Close(); h.Close() })
+			req, _ := http.NewRequest(tc.method, front.URL+"/e", nil)
+			if resp, err := front.Client().Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			obs.mu.Lock()
+			defer obs.mu.Unlock()
+			if obs.upstreamErrors[tc.kind] != 1 || len(obs.upstreamErrors) != 1 {
+				t.Errorf("upstream errors = %v; want one %s", obs.upstreamErrors, tc.kind)
+			}
+		})
+	}
+}
+
+func TestServedAndSavedBytes(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"s"`)
+		w.Header().Set("Cache-Control", "max-age=10")
+		if r.Header.Get("If-None-Match") == `"s"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "0123456789")
+	})
+	f := newFixtureFor(t, o, defaultPolicy())
+	f.do(t, "GET", "/b")                         // miss: nothing served from cache
+	f.do(t, "GET", "/b")                         // hit: 10
+	f.do(t, "GET", "/b", "If-None-Match", `"s"`) // 304 from cache: no body
+	f.do(t, "HEAD", "/b")                        // HEAD: no body
+	f.clock.advance(11 * time.Second)
+	f.do(t, "GET", "/b") // revalidated: 10 served, 10 saved
+	f.obs.mu.Lock()
+	defer f.obs.mu.Unlock()
+	if f.obs.served != 20 || f.obs.saved != 10 {
+		t.Errorf("served %d, saved %d bytes; want 20 and 10", f.obs.served, f.obs.saved)
+	}
+}
