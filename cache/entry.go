@@ -268,6 +268,8 @@ func sameVariant(a, b *Entry) bool {
 // is immutable; With returns a new one.
 type Resource struct {
 	Variants []*Entry
+
+	key string // set by Store.Set, for the Store's index
 }
 
 // MaxVariants bounds the variants kept per primary key; the oldest goes.

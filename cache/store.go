@@ -2,6 +2,8 @@ package cache
 
 import (
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
@@ -34,6 +36,14 @@ const (
 // caller never assumes a write is visible.
 type Store struct {
 	c *ristretto.Cache[string, *Resource]
+
+	// mu guards index: every key whose Resource ristretto may hold, for
+	// the purges that cannot be answered by hashing one key (a path
+	// prefix, a surrogate key). ristretto's OnExit keeps it exact:
+	// evictions, expiries, rejections, replacements and deletions all
+	// remove their Resource from it.
+	mu    sync.Mutex
+	index map[string]*Resource
 }
 
 // NewStore validates o and builds a Store.
@@ -50,16 +60,32 @@ func NewStore(o StoreOptions) (*Store, error) {
 	if n == 0 {
 		n = min(max(o.MaxBytes/4096, minDefaultEntries), maxDefaultEntries)
 	}
+	s := &Store{index: make(map[string]*Resource)}
 	c, err := ristretto.NewCache(&ristretto.Config[string, *Resource]{
 		NumCounters: 10 * n,
 		MaxCost:     o.MaxBytes,
 		BufferItems: 64,
 		Metrics:     true,
+		OnExit:      s.forget,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cache: new ristretto cache: %w", err)
 	}
-	return &Store{c: c}, nil
+	s.c = c
+	return s, nil
+}
+
+// forget removes r from the index unless its key now holds another
+// Resource (a replacement exits the value it replaced).
+func (s *Store) forget(r *Resource) {
+	if r == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.index[r.key] == r {
+		delete(s.index, r.key)
+	}
+	s.mu.Unlock()
 }
 
 // Get returns the Resource stored under key.
@@ -68,16 +94,88 @@ func (s *Store) Get(key string) (*Resource, bool) { return s.c.Get(key) }
 // Set stores r under key with cost r.Cost(); ttl > 0 bounds how long
 // ristretto keeps it (an eviction bound only: freshness is computed by
 // Decide). It reports whether the write was accepted into the buffer.
-// A ttl <= 0 sets no bound; a nil r is not stored.
+// A ttl <= 0 sets no bound; a nil r is not stored. r must be new: a
+// Resource is stored under one key only.
 func (s *Store) Set(key string, r *Resource, ttl time.Duration) bool {
 	if r == nil {
 		return false
 	}
-	return s.c.SetWithTTL(key, r, r.Cost(), max(ttl, 0))
+	r.key = key
+	s.mu.Lock()
+	s.index[key] = r
+	s.mu.Unlock()
+	if !s.c.SetWithTTL(key, r, r.Cost(), max(ttl, 0)) {
+		s.forget(r) // dropped: the write buffer was full
+		return false
+	}
+	return true
 }
 
 // Delete removes key.
-func (s *Store) Delete(key string) { s.c.Del(key) }
+func (s *Store) Delete(key string) {
+	s.c.Del(key)
+	s.mu.Lock()
+	delete(s.index, key)
+	s.mu.Unlock()
+}
+
+// Purge removes the stored responses of key and reports whether there
+// were any.
+func (s *Store) Purge(key string) bool {
+	s.mu.Lock()
+	_, ok := s.index[key]
+	s.mu.Unlock()
+	s.Delete(key)
+	return ok
+}
+
+// PurgePrefix removes every key that starts with prefix (a primary key
+// such as "https://api.example.com/v1/") and returns how many went.
+func (s *Store) PurgePrefix(prefix string) int {
+	return s.purgeWhere(func(key string, _ *Resource) bool { return strings.HasPrefix(key, prefix) })
+}
+
+// PurgeTag removes every key with a variant whose field (such as
+// Surrogate-Key) lists tag among its space-separated values, matched
+// exactly, and returns how many went.
+func (s *Store) PurgeTag(field, tag string) int {
+	return s.purgeWhere(func(_ string, r *Resource) bool {
+		for _, e := range r.Variants {
+			for _, v := range e.Header.Values(field) {
+				for t := range strings.FieldsSeq(v) {
+					if t == tag {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	})
+}
+
+// purgeWhere deletes the indexed keys match selects.
+func (s *Store) purgeWhere(match func(key string, r *Resource) bool) int {
+	var keys []string
+	s.mu.Lock()
+	for k, r := range s.index {
+		if match(k, r) {
+			keys = append(keys, k)
+		}
+	}
+	s.mu.Unlock()
+	for _, k := range keys {
+		s.Delete(k)
+	}
+	return len(keys)
+}
+
+// Len returns how many keys the index holds: those ristretto holds, and
+// writes it has not applied yet.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.index)
+}
 
 // Wait blocks until buffered writes are applied. For tests only.
 func (s *Store) Wait() { s.c.Wait() }

@@ -48,7 +48,8 @@ type fillResult struct {
 	release   context.CancelFunc // ends the fill's context once resp is consumed
 	reason    string             // why resp was not stored
 
-	violation string // the first rule the upstream response broke, "" if none
+	violation string        // the first rule the upstream response broke, "" if none
+	upstream  time.Duration // time to the upstream's response header
 
 	err     error  // no usable response
 	partial []byte // with errTruncated: what arrived (owner only, resp holds the header)
@@ -111,6 +112,7 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fet
 		if !owner {
 			rt.obs.Collapsed()
 		}
+		recordUpstream(r.Context(), f.upstream) // waiters waited for it too
 		now := h.now()
 		st := cacheStatus{fwd: a.fwd, fwdStatus: f.fwdStatus, stored: f.stored, collapsed: !owner, detail: f.violation}
 		switch {
@@ -233,6 +235,7 @@ func (h *Handler) fillOnce(call *fillCall, iw *interimWriter, in *http.Request, 
 		resp, err = h.transport.RoundTrip(out.WithContext(withExchange(ctx, ex)))
 		respTime = h.now()
 		rt.obs.Upstream(respTime.Sub(reqTime))
+		f.upstream += respTime.Sub(reqTime)
 		if err != nil {
 			ex.settle(nil, false)
 			cancel()

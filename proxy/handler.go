@@ -38,6 +38,7 @@ type Handler struct {
 	transport http.RoundTripper
 	rp        *httputil.ReverseProxy
 	log       *slog.Logger
+	access    *slog.Logger // nil: no access log
 	name      string
 	via       string // "1.1 <name>"
 	fill      time.Duration
@@ -71,6 +72,7 @@ func New(store Store, o Options) (*Handler, error) {
 		mode:      o.Mode,
 		transport: o.Transport,
 		log:       o.Logger,
+		access:    o.AccessLog,
 		name:      o.Name,
 		fill:      o.FillTimeout,
 		retention: o.StaleRetention,
@@ -160,7 +162,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := ResultMiss // what a panic (an aborted body) is counted as
-	defer func() { rt.obs.Request(res, h.now().Sub(start)) }()
+	var rec *accessRecord
+	if h.access != nil {
+		rec = &accessRecord{ResponseWriter: w}
+		w, r = rec, r.WithContext(context.WithValue(r.Context(), accessKey{}, rec))
+	}
+	defer func() {
+		d := h.now().Sub(start)
+		rt.obs.Request(res, d)
+		if rec != nil {
+			h.logAccess(rec, r, rt, res, d)
+		}
+	}()
 	res = h.serve(w, r, rt)
 }
 

@@ -204,6 +204,10 @@ type Options struct {
 	Observer Observer
 	// Logger receives the handler's logs. Nil means discard.
 	Logger *slog.Logger
+	// AccessLog, when not nil, receives one Info line per request: route,
+	// method, path, status, cache (the Result), bytes, duration, upstream
+	// (time waiting for upstream response headers) and client.
+	AccessLog *slog.Logger
 	// Name identifies the proxy in Cache-Status and Via. "" means
 	// "cacheproxy".
 	Name string

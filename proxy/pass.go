@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/cacheproxy/cacheproxy/cache"
 )
@@ -18,6 +19,7 @@ type passInfo struct {
 	fwd        string // Cache-Status fwd reason
 	invalidate bool   // unsafe method: invalidate on a non-error response
 	in         *http.Request
+	start      time.Time
 }
 
 type passKey struct{}
@@ -33,13 +35,16 @@ func passOf(ctx context.Context) *passInfo {
 // the stored responses of the target URI and of same-origin Location and
 // Content-Location (RFC 9111 §4.4).
 func (h *Handler) pass(w http.ResponseWriter, r *http.Request, rt *route, fwd string, invalidate bool) {
-	p := &passInfo{route: rt, fwd: fwd, invalidate: invalidate, in: r, ex: h.newExchange(rt, r, r.Method)}
+	p := &passInfo{route: rt, fwd: fwd, invalidate: invalidate, in: r, ex: h.newExchange(rt, r, r.Method), start: h.now()}
 	h.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), passKey{}, p)))
 }
 
 // passResponse is the ReverseProxy's ModifyResponse.
 func (h *Handler) passResponse(resp *http.Response) error {
 	p := passOf(resp.Request.Context())
+	d := h.now().Sub(p.start)
+	p.route.obs.Upstream(d)
+	recordUpstream(p.in.Context(), d)
 	vs := p.ex.settle(resp, p.in.Header["If-None-Match"] != nil)
 	if err := p.route.rejection(vs); err != nil {
 		return err // passError answers 502
