@@ -23,7 +23,9 @@ func TestAdminHandler(t *testing.T) {
 	m.Route("default")
 	var ready atomic.Bool
 	violations := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"routes":{}}`) })
-	h := newAdminHandler(reg, &ready, violations, slog.New(slog.DiscardHandler))
+	purge := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"purged":0}`) })
+	h := newAdminHandler(adminDeps{reg: reg, ready: &ready, violations: violations, purge: purge, logger: slog.New(slog.DiscardHandler)})
+	withPprof := newAdminHandler(adminDeps{reg: reg, ready: &ready, violations: violations, purge: purge, pprof: true, logger: slog.New(slog.DiscardHandler)})
 
 	get := func(method, path string) (int, string) {
 		t.Helper()
@@ -56,6 +58,20 @@ func TestAdminHandler(t *testing.T) {
 	}
 	if code, body := get("GET", "/violations"); code != http.StatusOK || body != `{"routes":{}}` {
 		t.Errorf("GET /violations = %d %q; want the violations handler's answer", code, body)
+	}
+	if code, body := get("POST", "/purge"); code != http.StatusOK || body != `{"purged":0}` {
+		t.Errorf("POST /purge = %d %q; want the purge handler's answer", code, body)
+	}
+	if code, _ := get("GET", "/purge"); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /purge = %d; want 405", code)
+	}
+	if code, _ := get("GET", "/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/ without pprof = %d; want 404", code)
+	}
+	rec := httptest.NewRecorder()
+	withPprof.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/pprof/", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "goroutine") {
+		t.Errorf("GET /debug/pprof/ with pprof = %d; want the profile index", rec.Code)
 	}
 	if code, _ := get("POST", "/healthz"); code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /healthz = %d; want 405", code)

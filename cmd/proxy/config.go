@@ -35,6 +35,7 @@ type Config struct {
 	Forward    ForwardConfig    `toml:"forward"`
 	Log        LogConfig        `toml:"log"`
 	Violations ViolationsConfig `toml:"violations"`
+	Admin      AdminConfig      `toml:"admin"`
 	Routes     []RouteConfig    `toml:"route"`
 
 	// setBy maps a key (as problems name it, "listen", "route[0].upstream")
@@ -122,6 +123,20 @@ type LogConfig struct {
 	Level string `toml:"level"`
 	// Format is text or json.
 	Format string `toml:"format"`
+	// Access is the access log on standard output: off, text or json.
+	Access string `toml:"access"`
+}
+
+// AdminConfig is the [admin] table: what the admin listener offers
+// besides /metrics, /healthz, /readyz and /violations.
+type AdminConfig struct {
+	// PurgeToken, when not empty, is the bearer token POST /purge needs.
+	PurgeToken string `toml:"purge_token"`
+	// SurrogateKeyHeader is the response field whose space-separated tags
+	// POST /purge?tag= matches.
+	SurrogateKeyHeader string `toml:"surrogate_key_header"`
+	// Pprof serves /debug/pprof/ when true.
+	Pprof bool `toml:"pprof"`
 }
 
 // RouteConfig is one [[route]].
@@ -204,7 +219,8 @@ func defaultConfig() *Config {
 			ConnectPorts: []int{443},
 			DialTimeout:  Duration{10 * time.Second},
 		},
-		Log: LogConfig{Level: "info", Format: "text"},
+		Log:   LogConfig{Level: "info", Format: "text", Access: "off"},
+		Admin: AdminConfig{SurrogateKeyHeader: "Surrogate-Key"},
 		Violations: ViolationsConfig{
 			EvidencePerRoute: 32,
 			LogInterval:      Duration{10 * time.Second},

@@ -38,16 +38,19 @@ func main() {
 	// After the first signal, restore the default handling so that a
 	// second one kills a shutdown that hangs.
 	context.AfterFunc(ctx, stop)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, hup)
 	stop()
 	os.Exit(code)
 }
 
 // run is the program: it parses args, loads the configuration and serves
-// until ctx is cancelled, then shuts down gracefully. It returns the exit
-// status. Problems with flags or configuration are written to stderr one
-// per line; logs go to stderr too.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// until ctx is cancelled, then shuts down gracefully; each value on hup
+// reloads the configuration. It returns the exit status. Problems with
+// flags or configuration are written to stderr one per line; logs go to
+// stderr too, the access log to stdout.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
 	f, err := parseFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -66,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := newLogger(cfg.Log, stderr)
-	if err := serve(ctx, cfg, logger); err != nil {
+	if err := serve(ctx, cfg, env{flags: f, logger: logger, stdout: stdout, hup: hup}); err != nil {
 		logger.Error("exiting", "err", err)
 		return 1
 	}

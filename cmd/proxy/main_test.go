@@ -18,7 +18,7 @@ import (
 func runProxy(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(t.Context(), args, &out, &errOut)
+	code = run(t.Context(), args, &out, &errOut, nil)
 	return code, out.String(), errOut.String()
 }
 
@@ -144,7 +144,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		code := run(ctx, []string{"-upstream", "http://127.0.0.1:1", "-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0"}, io.Discard, pw)
+		code := run(ctx, []string{"-upstream", "http://127.0.0.1:1", "-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0"}, io.Discard, pw, nil)
 		pw.Close()
 		done <- code
 	}()

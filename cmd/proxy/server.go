@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cacheproxy/cacheproxy/cache"
 	"github.com/cacheproxy/cacheproxy/metrics"
@@ -16,18 +21,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
+// env is what run hands serve besides the configuration.
+type env struct {
+	flags  *flags           // to load the configuration again on reload
+	logger *slog.Logger     // logs, on stderr
+	stdout io.Writer        // the access log
+	hup    <-chan os.Signal // reload requests (SIGHUP); nil: none
+}
+
 // serve builds the proxy that cfg describes, serves traffic and admin
 // requests until ctx is cancelled, then shuts down: readiness goes false,
 // both servers stop accepting and in-flight requests get
-// server.shutdown_grace to finish, then the handler and the store are
+// server.shutdown_grace to finish, then the handlers and the store are
 // closed. Both addresses are bound first, so that one in use fails before
-// anything else is built.
-func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
-	opts, err := cfg.proxyOptions()
-	if err != nil {
-		return err
-	}
-
+// anything else is built. Each signal on e.hup reloads the configuration.
+func serve(ctx context.Context, cfg *Config, e env) error {
+	logger := e.logger
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("traffic listener: %w", err)
@@ -63,23 +72,25 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		return fmt.Errorf("register store collector: %w", err)
 	}
 
-	opts.Transport = proxy.NewTransport(cfg.transportOptions())
-	opts.Observer = m
-	opts.Logger = logger
-	h, err := proxy.New(store, opts)
+	a := &app{cfg: cfg, store: store, m: m, logger: logger,
+		access: newAccessLogger(cfg.Log.Access, e.stdout), transport: proxy.NewTransport(cfg.transportOptions())}
+	h, err := a.newHandler(cfg, a.transport)
 	if err != nil {
-		return fmt.Errorf("proxy: %w", err)
+		return err
 	}
-	defer func() {
-		if err := h.Close(); err != nil {
-			logger.Warn("closing proxy", "err", err)
-		}
-	}()
+	a.live.Store(h)
+	defer a.close()
 
 	var ready atomic.Bool
-	srv := cfg.newServer(h, slog.NewLogLogger(logger.With("server", "traffic").Handler(), slog.LevelWarn))
-	admin := cfg.newServer(newAdminHandler(reg, &ready, h.ViolationsHandler(), logger),
-		slog.NewLogLogger(logger.With("server", "admin").Handler(), slog.LevelWarn))
+	srv := cfg.newServer(http.HandlerFunc(a.serveHTTP), slog.NewLogLogger(logger.With("server", "traffic").Handler(), slog.LevelWarn))
+	admin := cfg.newServer(newAdminHandler(adminDeps{
+		reg:        reg,
+		ready:      &ready,
+		violations: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.live.Load().ViolationsHandler().ServeHTTP(w, r) }),
+		purge:      newPurgeHandler(store, cfg.Admin.PurgeToken, cfg.Admin.SurrogateKeyHeader, logger),
+		pprof:      cfg.Admin.Pprof,
+		logger:     logger,
+	}), slog.NewLogLogger(logger.With("server", "admin").Handler(), slog.LevelWarn))
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -88,20 +99,155 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	logger.Info("listening", startAttrs(cfg, ln.Addr(), adminLn.Addr())...)
 
 	var serveErr error
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		serveErr = fmt.Errorf("serve: %w", err)
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-errc:
+			serveErr = fmt.Errorf("serve: %w", err)
+			break loop
+		case <-e.hup:
+			a.reload(e.flags)
+		}
 	}
 
 	ready.Store(false)
-	grace := cfg.Server.ShutdownGrace.Duration
+	grace := a.cfg.Server.ShutdownGrace.Duration
 	logger.Info("shutting down", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	shutdown(sctx, srv, "traffic", logger)
 	shutdown(sctx, admin, "admin", logger)
-	return serveErr // the deferred calls close the handler, then the store
+	return serveErr // the deferred calls close the handlers, then the store
+}
+
+// app holds what a reload replaces and what it keeps: the store (and so
+// the cache), the metrics and the listeners stay; the proxy handler and,
+// when [upstream] changed, the transport are rebuilt.
+type app struct {
+	store  *cache.Store
+	m      *metrics.Metrics
+	logger *slog.Logger
+	access *slog.Logger // nil: no access log
+
+	live atomic.Pointer[proxy.Handler] // the handler serving traffic
+
+	// mu guards cfg, transport, retired and closers (reloads, shutdown).
+	mu        sync.Mutex
+	cfg       *Config
+	transport *proxy.Transport
+	retired   []*time.Timer // each closes a replaced handler after the grace
+	closers   []func()      // what those timers run
+}
+
+func (a *app) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	a.live.Load().ServeHTTP(w, r)
+}
+
+// newHandler builds the proxy handler cfg describes over the app's store.
+func (a *app) newHandler(cfg *Config, tr *proxy.Transport) (*proxy.Handler, error) {
+	opts, err := cfg.proxyOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.Transport = tr
+	opts.Observer = a.m
+	opts.Logger = a.logger
+	opts.AccessLog = a.access
+	h, err := proxy.New(a.store, opts)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	return h, nil
+}
+
+// reload loads the configuration again (the same flags, the file read
+// anew). An invalid configuration, or one that changes what only a
+// restart can (the listeners, [server], [cache], [log], [admin]), is
+// refused with one log line per problem and the running one keeps
+// serving. Otherwise the new handler takes the traffic at once, the cache
+// is kept, and the old handler finishes its in-flight requests and is
+// closed after server.shutdown_grace.
+func (a *app) reload(f *flags) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cfg, err := loadConfig(f)
+	if err == nil {
+		err = restartOnly(a.cfg, cfg)
+	}
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			a.logger.Error("reload refused", "problem", line)
+		}
+		a.logger.Error("reload refused: the running configuration keeps serving")
+		return
+	}
+	tr := a.transport
+	if cfg.Upstream != a.cfg.Upstream {
+		tr = proxy.NewTransport(cfg.transportOptions())
+	}
+	h, err := a.newHandler(cfg, tr)
+	if err != nil {
+		a.logger.Error("reload refused", "problem", err.Error())
+		a.logger.Error("reload refused: the running configuration keeps serving")
+		return
+	}
+	old, oldTr := a.live.Swap(h), a.transport
+	closeOld := func() {
+		old.Close()
+		if oldTr != tr {
+			oldTr.CloseIdleConnections()
+		}
+	}
+	a.retired = append(a.retired, time.AfterFunc(cfg.Server.ShutdownGrace.Duration, closeOld))
+	a.closers = append(a.closers, closeOld)
+	a.cfg, a.transport = cfg, tr
+	a.logger.Info("reloaded", "mode", cfg.Mode, "routes", len(cfg.Routes))
+}
+
+// close closes the live handler and every replaced one not closed yet.
+func (a *app) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, t := range a.retired {
+		if t.Stop() {
+			a.closers[i]()
+		}
+	}
+	if err := a.live.Load().Close(); err != nil {
+		a.logger.Warn("closing proxy", "err", err)
+	}
+}
+
+// restartOnly reports the settings that differ between old and cfg and
+// that a reload cannot change, one problem per key.
+func restartOnly(old, cfg *Config) error {
+	var errs []error
+	changed := func(key string, differ bool) {
+		if differ {
+			errs = append(errs, &problem{key: key, msg: "changed; restart the proxy to apply it (a reload keeps the listeners, the cache and the logs)"})
+		}
+	}
+	changed("listen", old.Listen != cfg.Listen)
+	changed("admin_listen", old.AdminListen != cfg.AdminListen)
+	changed("server", old.Server != cfg.Server)
+	changed("cache", old.Cache != cfg.Cache)
+	changed("log", old.Log != cfg.Log)
+	changed("admin", old.Admin != cfg.Admin)
+	return errors.Join(errs...)
+}
+
+// newAccessLogger returns the access logger format describes ("off",
+// "text", "json"), writing to w, or nil for off.
+func newAccessLogger(format string, w io.Writer) *slog.Logger {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil))
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return nil
 }
 
 // shutdown stops srv gracefully until ctx ends, then closes the

@@ -124,6 +124,17 @@ func (c *Config) Validate() error {
 	if c.Violations.EvidencePerRoute < 0 || c.Violations.EvidencePerRoute > 10000 {
 		v.add("violations.evidence_per_route", "%d must be between 0 (keep none) and 10000", c.Violations.EvidencePerRoute)
 	}
+	switch c.Log.Access {
+	case "off", "text", "json":
+	default:
+		v.add("log.access", `%q must be "off", "text" or "json"`, c.Log.Access)
+	}
+	if !isFieldName(c.Admin.SurrogateKeyHeader) {
+		v.add("admin.surrogate_key_header", "%q must be a header field name such as \"Surrogate-Key\"", c.Admin.SurrogateKeyHeader)
+	}
+	if strings.ContainsAny(c.Admin.PurgeToken, " \t\r\n") {
+		v.add("admin.purge_token", "must not contain white space (it is sent as \"Authorization: Bearer <token>\")")
+	}
 	v.positive("violations.log_interval", c.Violations.LogInterval)
 
 	switch c.Log.Level {
@@ -356,4 +367,18 @@ func isRouteName(s string) bool {
 
 func isAlnum(b byte) bool {
 	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
+}
+
+// isFieldName reports whether s is an HTTP field name (a token, RFC 9110
+// §5.1).
+func isFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; !isAlnum(b) && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(b)) {
+			return false
+		}
+	}
+	return true
 }
