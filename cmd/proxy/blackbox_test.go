@@ -542,3 +542,85 @@ func TestBlackBoxViolations(t *testing.T) {
 		}
 	}
 }
+
+// requireTool returns the path of a tool a test needs. Without it the test
+// is skipped, unless CACHEPROXY_REQUIRE_TOOLS=1 (CI sets it): then it
+// fails.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CACHEPROXY_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%s is not installed (CACHEPROXY_REQUIRE_TOOLS=1): %v", name, err)
+		}
+		t.Skipf("%s is not installed", name)
+	}
+	return p
+}
+
+// TestBlackBoxMetricsLint scrapes the program after one miss, one hit
+// and one revalidation: promtool check metrics has nothing to say, and
+// every family the proxy documents is there.
+func TestBlackBoxMetricsLint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the program")
+	}
+	t.Parallel()
+	promtool := requireTool(t, "promtool")
+	o := newScriptedOrigin(t, map[string]func(int, *http.Request) string{
+		"/fresh": func(int, *http.Request) string {
+			return fmt.Sprintf("HTTP/1.1 200 OK\r\nDate: %s\r\nETag: \"f\"\r\nCache-Control: max-age=600\r\nContent-Length: 2\r\n\r\nok", now())
+		},
+		"/stale": func(n int, _ *http.Request) string {
+			if n == 1 {
+				return fmt.Sprintf("HTTP/1.1 200 OK\r\nDate: %s\r\nETag: \"s\"\r\nCache-Control: max-age=1\r\nAge: 100\r\nContent-Length: 2\r\n\r\nok", now())
+			}
+			return fmt.Sprintf("HTTP/1.1 304 Not Modified\r\nDate: %s\r\nETag: \"s\"\r\nCache-Control: max-age=600\r\n\r\n", now())
+		},
+	})
+	listen, admin := startProgram(t, "-listen", "127.0.0.1:0", "-upstream", "http://"+o.ln.Addr().String(), "-admin-listen", "127.0.0.1:0")
+	c := dialRaw(t, listen)
+	c.do("GET", "/fresh") // miss
+	waitInserted(t, admin, 1)
+	c.do("GET", "/fresh") // hit
+	c.do("GET", "/stale")
+	waitInserted(t, admin, 2)
+	if r := c.do("GET", "/stale"); r.header.Get("Cache-Status") != "cacheproxy; fwd=stale; fwd-status=304; stored" {
+		t.Fatalf("revalidation: Cache-Status %q", r.header.Get("Cache-Status"))
+	}
+	_, scrape := httpGet(t, "http://"+admin+"/metrics")
+
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(scrape)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(out) != 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		`cacheproxy_cache_requests_total{result="hit",route="default"} 1`,
+		`cacheproxy_cache_requests_total{result="miss",route="default"} 2`,
+		`cacheproxy_cache_requests_total{result="revalidated",route="default"} 1`,
+		`cacheproxy_request_duration_seconds_bucket{result="hit",route="default",le="5e-05"}`,
+		`cacheproxy_upstream_request_duration_seconds_count{route="default"} 3`,
+		`cacheproxy_revalidations_total{outcome="not_modified",route="default"} 1`,
+		`cacheproxy_collapsed_requests_total{route="default"} 0`,
+		`cacheproxy_cache_served_bytes_total{route="default"} 4`,
+		`cacheproxy_revalidation_saved_bytes_total{route="default"} 2`,
+		`cacheproxy_upstream_errors_total{kind="connect",route="default"} 0`,
+		`cacheproxy_upstream_violations_total{route="default",rule="204-body"} 0`,
+		`cacheproxy_cache_capacity_bytes 2.68435456e+08`,
+		`cacheproxy_cache_entries 2`,
+		`cacheproxy_cache_bytes `,
+		`cacheproxy_cache_insertions_total 2`,
+		`cacheproxy_cache_evictions_total 0`,
+		`cacheproxy_cache_sets_dropped_total 0`,
+		`cacheproxy_cache_sets_rejected_total 0`,
+		`cacheproxy_build_info{goversion="go`,
+		`go_goroutines `,
+		`process_resident_memory_bytes `,
+	} {
+		if !strings.Contains(scrape, "\n"+want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
