@@ -88,6 +88,7 @@ func serve(ctx context.Context, cfg *Config, e env) error {
 		ready:      &ready,
 		violations: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.live.Load().ViolationsHandler().ServeHTTP(w, r) }),
 		purge:      newPurgeHandler(store, cfg.Admin.PurgeToken, cfg.Admin.SurrogateKeyHeader, logger),
+		status:     newStatusHandler(reg, func() map[string][]proxy.Evidence { return a.live.Load().Evidence() }),
 		pprof:      cfg.Admin.Pprof,
 		logger:     logger,
 	}), slog.NewLogLogger(logger.With("server", "admin").Handler(), slog.LevelWarn))
