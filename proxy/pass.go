@@ -70,8 +70,13 @@ func (h *Handler) passError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client left; nobody to answer
 	}
-	code, detail := upstreamFailure(err)
 	var ve *violationError
+	if !errors.As(err, &ve) { // a rejected response was observed in passResponse
+		d := h.now().Sub(p.start)
+		p.route.obs.Upstream(d) // failed round trips count, as in fills
+		recordUpstream(p.in.Context(), d)
+	}
+	code, detail := upstreamFailure(err)
 	if !errors.As(err, &ve) {
 		p.route.obs.UpstreamError(errorKind(err))
 	}
