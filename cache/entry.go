@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,7 +18,9 @@ type Entry struct {
 	// hop-by-hop ones (and those named in Connection), Set-Cookie,
 	// Set-Cookie2, Age, and fields named by qualified no-cache or private
 	// (RFC 9111 §3.1, §5.2.2.4, §5.2.2.7). A Date is added if missing.
-	// Content-Length is never stored (the body's length is).
+	// The upstream's Content-Length is never stored: for a status that has
+	// a body, Content-Length holds the stored body's length, so that a
+	// response served from the entry needs no formatting.
 	Header http.Header
 	Body   []byte
 
@@ -65,6 +68,9 @@ func NewEntry(req *http.Request, status int, header http.Header, body []byte, cr
 	copyStored(stored, header, nil)
 	dropQualified(stored, cc)
 	date := setDate(stored, header, responseTime)
+	if status != http.StatusNoContent && status != http.StatusNotModified && status >= 200 {
+		stored["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 
 	var reqHeader http.Header
 	if req != nil {

@@ -26,7 +26,7 @@ func TestNewEntryFiltersHeader(t *testing.T) {
 		"Set-Cookie":                {"a=1", "b=2"},
 		"Set-Cookie2":               {"c=3"},
 		"Age":                       {"3"},
-		"Content-Length":            {"5"},
+		"Content-Length":            {"99"}, // the upstream's: never stored
 		"X-Secret":                  {"s"},
 		"X-Priv":                    {"p"},
 		"Content-Type":              {"text/plain"},
@@ -41,12 +41,13 @@ func TestNewEntryFiltersHeader(t *testing.T) {
 	e := NewEntry(req, 200, header, body, "", t0(), t0(), Policy{})
 
 	want := http.Header{
-		"Cache-Control": {`max-age=60, no-cache="X-Secret", private="x-priv"`},
-		"Content-Type":  {"text/plain"},
-		"Etag":          {`"v1"`},
-		"Vary":          {"accept-encoding"},
-		"X-Keep":        {"a", "b"},
-		"Date":          {httpDate(t0())},
+		"Cache-Control":  {`max-age=60, no-cache="X-Secret", private="x-priv"`},
+		"Content-Length": {"5"}, // the stored body's length
+		"Content-Type":   {"text/plain"},
+		"Etag":           {`"v1"`},
+		"Vary":           {"accept-encoding"},
+		"X-Keep":         {"a", "b"},
+		"Date":           {httpDate(t0())},
 	}
 	if !reflect.DeepEqual(e.Header, want) {
 		t.Errorf("NewEntry header =\n%v; want\n%v", e.Header, want)
@@ -78,6 +79,9 @@ func TestNewEntryFiltersHeader(t *testing.T) {
 	}
 	if e.Size != wantSize {
 		t.Errorf("Size = %d; want %d", e.Size, wantSize)
+	}
+	if nc := NewEntry(nil, 204, http.Header{"Content-Length": {"5"}}, nil, "", t0(), t0(), Policy{}); nc.Header["Content-Length"] != nil {
+		t.Errorf("204 entry stores Content-Length %q; want none (RFC 9110 §8.6)", nc.Header["Content-Length"])
 	}
 }
 
@@ -148,13 +152,14 @@ func TestFreshen(t *testing.T) {
 	f := e.Freshen(notModified, reqTime, respTime, Policy{})
 
 	want := http.Header{
-		"Cache-Control": {`max-age=100, no-cache="X-Gone"`},
-		"Content-Type":  {"text/plain"},
-		"Etag":          {`"v1"`},
-		"X-A":           {"2"},
-		"X-New":         {"n"},
-		"Vary":          {"Accept"},
-		"Date":          {httpDate(respTime)},
+		"Cache-Control":  {`max-age=100, no-cache="X-Gone"`},
+		"Content-Length": {"4"}, // the stored body's, whatever the 304 says
+		"Content-Type":   {"text/plain"},
+		"Etag":           {`"v1"`},
+		"X-A":            {"2"},
+		"X-New":          {"n"},
+		"Vary":           {"Accept"},
+		"Date":           {httpDate(respTime)},
 	}
 	if !reflect.DeepEqual(f.Header, want) {
 		t.Errorf("Freshen header =\n%v; want\n%v", f.Header, want)

@@ -21,6 +21,13 @@ import (
 // default one (RFC 3986 §6.2.3), and an empty path is "/" (RFC 9110
 // §4.2.3). Key makes a single allocation, for the returned string.
 func Key(r *http.Request) string {
+	return string(AppendKey(make([]byte, 0, 128), r))
+}
+
+// AppendKey appends Key(r) to dst and returns the extended buffer. With a
+// buffer of enough capacity it allocates nothing: the hit path builds the
+// key it looks up into a reused buffer.
+func AppendKey(dst []byte, r *http.Request) []byte {
 	scheme, host := "http", r.Host
 	var path, query string
 	forceQuery := false
@@ -44,18 +51,15 @@ func Key(r *http.Request) string {
 		path = "/"
 	}
 	host = dropDefaultPort(scheme, host)
-
-	var b strings.Builder
-	b.Grow(len(scheme) + len("://") + len(host) + len(path) + len("?") + len(query))
-	writeLower(&b, scheme)
-	b.WriteString("://")
-	writeLower(&b, host)
-	b.WriteString(path)
+	dst = appendLower(dst, scheme)
+	dst = append(dst, "://"...)
+	dst = appendLower(dst, host)
+	dst = append(dst, path...)
 	if query != "" || forceQuery {
-		b.WriteByte('?')
-		b.WriteString(query)
+		dst = append(dst, '?')
+		dst = append(dst, query...)
 	}
-	return b.String()
+	return dst
 }
 
 // dropDefaultPort removes the scheme's default port, or an empty port,
@@ -77,19 +81,19 @@ func dropDefaultPort(scheme, host string) string {
 	return host
 }
 
-// writeLower writes s to b with ASCII letters lower-cased.
-func writeLower(b *strings.Builder, s string) {
+// appendLower appends s to dst with ASCII letters lower-cased.
+func appendLower(dst []byte, s string) []byte {
 	if !hasUpper(s) {
-		b.WriteString(s)
-		return
+		return append(dst, s...)
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		b.WriteByte(c)
+		dst = append(dst, c)
 	}
+	return dst
 }
 
 // CredentialHash returns a hex SHA-256 digest of the Authorization field

@@ -195,3 +195,26 @@ func BenchmarkKey(b *testing.B) {
 		Key(r)
 	}
 }
+
+func BenchmarkAppendKey(b *testing.B) {
+	r := readRequest(b, "GET", "/v1/items/12345?page=2&sort=desc", "API.example.com:80", false)
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendKey(buf[:0], r)
+	}
+}
+
+func TestAppendKey(t *testing.T) {
+	r := readRequest(t, "GET", "/v1/items/12345?page=2&sort=desc", "API.example.com:80", false)
+	buf := make([]byte, 0, 256)
+	if got, want := string(AppendKey(buf, r)), Key(r); got != want {
+		t.Errorf("AppendKey = %q; want Key's %q", got, want)
+	}
+	if got := string(AppendKey([]byte("prefix:"), r)); got != "prefix:"+Key(r) {
+		t.Errorf("AppendKey onto a prefix = %q", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { buf = AppendKey(buf[:0], r) }); n != 0 {
+		t.Errorf("AppendKey into a large enough buffer allocates %v times; want 0", n)
+	}
+}

@@ -46,6 +46,9 @@ type Handler struct {
 	now       func() time.Time
 
 	flights singleflight.Group
+	keyBufs sync.Pool  // *[]byte buffers the hit path builds keys in
+	memo    headerMemo // header values the hit path sends over and over
+	viaHdr  []string   // {via}: shared, never modified
 	// refreshing holds the keys with a background refresh under way
 	// (stale-while-revalidate: one per key).
 	refreshing sync.Map
@@ -95,6 +98,8 @@ func New(store Store, o Options) (*Handler, error) {
 		return nil, fmt.Errorf("proxy: name %q must be a letter followed by letters, digits and !#$%%&'*+-.^_`|~", h.name)
 	}
 	h.via = "1.1 " + h.name
+	h.viaHdr = []string{h.via}
+	h.keyBufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	if h.fill <= 0 {
 		h.fill = 60 * time.Second
 	}

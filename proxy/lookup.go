@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/cacheproxy/cacheproxy/cache"
 )
@@ -15,8 +16,17 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route) Resu
 	now := h.now()
 	reqCC := requestDirectives(r.Header)
 	cred := credential(r, rt)
-	key := cache.Key(r)
-	res, _ := h.store.Get(key)
+	// The key is built into a reused buffer and looked up without a copy
+	// (Store.Get does not keep it); it becomes a string of its own only
+	// when the request goes on to the miss path.
+	buf := h.keyBufs.Get().(*[]byte)
+	kb := cache.AppendKey((*buf)[:0], r)
+	res, _ := h.store.Get(unsafe.String(unsafe.SliceData(kb), len(kb)))
+	key := func() string { return string(kb) }
+	defer func() {
+		*buf = kb
+		h.keyBufs.Put(buf)
+	}()
 	var e *cache.Entry
 	if res != nil {
 		e = res.Select(r.Header, cred)
@@ -33,7 +43,7 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route) Resu
 			rt.obs.Served(h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true, detail: "max-stale"}, now))
 			return ResultStale
 		case cache.UseStaleWhileRevalidate:
-			h.refreshInBackground(r, rt, key, cred, e)
+			h.refreshInBackground(r, rt, key(), cred, e)
 			rt.obs.Served(h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, now), hasTTL: true, detail: "stale-while-revalidate"}, now))
 			return ResultStale
 		}
@@ -50,7 +60,7 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route) Resu
 		h.pass(w, r, rt, fwd, false)
 		return ResultMiss
 	}
-	return h.fetch(w, r, rt, fetchArgs{key: key, cred: cred, reqCC: reqCC, stale: e, fwd: fwd, vary: varyOf(res)})
+	return h.fetch(w, r, rt, fetchArgs{key: key(), cred: cred, reqCC: reqCC, stale: e, fwd: fwd, vary: varyOf(res)})
 }
 
 // requestDirectives parses the request's Cache-Control; without one, a

@@ -86,7 +86,9 @@ func (p CompliancePolicy) Action(r compliance.Rule) Action {
 	return p.Header
 }
 
-// Store is the subset of *cache.Store the handler needs.
+// Store is the subset of *cache.Store the handler needs. Get must not
+// keep its key argument beyond the call: the handler passes a view of a
+// buffer it reuses.
 type Store interface {
 	Get(key string) (*cache.Resource, bool)
 	Set(key string, r *cache.Resource, ttl time.Duration) bool

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -128,12 +127,21 @@ func matchPrefix(prefix, path string) bool {
 	return len(path) == len(prefix) || path[len(prefix)] == '/'
 }
 
-// stripPort removes a :port suffix and IPv6 brackets' port from host.
+// stripPort removes a ":port" suffix from host ("api.example.com:8080",
+// "[::1]:8080"), and the brackets of an IPv6 literal. It allocates
+// nothing: net.SplitHostPort's error would, for every Host without a port.
 func stripPort(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		return h
+	i := strings.LastIndexByte(host, ':')
+	switch {
+	case host != "" && host[0] == '[':
+		if j := strings.IndexByte(host, ']'); j > 0 {
+			return host[1:j]
+		}
+		return host
+	case i < 0 || strings.IndexByte(host[:i], ':') >= 0:
+		return host // no port, or a bare IPv6 literal
 	}
-	return host
+	return host[:i]
 }
 
 // routeObserver resolves the observer of one route; a nil Observer yields

@@ -44,10 +44,18 @@ func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.En
 	}
 	// The stored slices are shared with other requests: never append to
 	// them in place.
-	hd["Via"] = appendCopy(e.Header["Via"], h.via)
-	hd["Cache-Status"] = appendCopy(e.Header["Cache-Status"], st.format(h.name))
+	if v := e.Header["Via"]; len(v) > 0 {
+		hd["Via"] = appendCopy(v, h.via)
+	} else {
+		hd["Via"] = h.viaHdr
+	}
+	if cs := e.Header["Cache-Status"]; len(cs) > 0 || !st.plainHit() {
+		hd["Cache-Status"] = appendCopy(cs, st.format(h.name))
+	} else {
+		hd["Cache-Status"] = h.memo.hitStatus(h.name, st.ttl)
+	}
 	if age := e.CurrentAge(now); st.hit || age >= time.Second {
-		hd["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
+		hd["Age"] = h.memo.age(int64(age / time.Second))
 	}
 	for k, v := range extra {
 		hd[k] = v
@@ -58,7 +66,9 @@ func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.En
 		w.WriteHeader(status)
 		return 0
 	}
-	hd["Content-Length"] = []string{strconv.Itoa(len(e.Body))}
+	if hd["Content-Length"] == nil { // entries store it; this is a fallback
+		hd["Content-Length"] = []string{strconv.Itoa(len(e.Body))}
+	}
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return 0
