@@ -36,6 +36,7 @@ type Config struct {
 	Log        LogConfig        `toml:"log"`
 	Violations ViolationsConfig `toml:"violations"`
 	Admin      AdminConfig      `toml:"admin"`
+	Runtime    RuntimeConfig    `toml:"runtime"`
 	Routes     []RouteConfig    `toml:"route"`
 
 	// setBy maps a key (as problems name it, "listen", "route[0].upstream")
@@ -125,6 +126,14 @@ type LogConfig struct {
 	Format string `toml:"format"`
 	// Access is the access log on standard output: off, text or json.
 	Access string `toml:"access"`
+}
+
+// RuntimeConfig is the [runtime] table: the Go runtime's settings.
+type RuntimeConfig struct {
+	// MemoryLimit is the soft memory limit of the process (GOMEMLIMIT,
+	// runtime/debug.SetMemoryLimit). 0 leaves the runtime's own (the
+	// GOMEMLIMIT environment variable, else none).
+	MemoryLimit Size `toml:"memory_limit"`
 }
 
 // AdminConfig is the [admin] table: what the admin listener offers

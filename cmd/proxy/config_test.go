@@ -286,6 +286,8 @@ func TestBadConfig(t *testing.T) {
 			nil, []string{`config: route[0].on_violation: "204-bdy" is not a rule; the rules are 204-content-length, 204-transfer-encoding, 204-body`}},
 		{"bad per-rule action", "[forward]\non_violation = { \"etag-syntax\" = \"ignore\" }\n",
 			nil, []string{`config: forward.on_violation.etag-syntax: "ignore" must be "repair" or "reject"`}},
+		{"memory limit below the cache", "[cache]\nmax_bytes = \"256MiB\"\n[runtime]\nmemory_limit = \"128MiB\"\n",
+			nil, []string{`config: runtime.memory_limit: "128MiB" must be 0 (the Go runtime's default) or larger than cache.max_bytes ("256MiB")`}},
 		{"negative evidence", "[violations]\nevidence_per_route = -1\n",
 			nil, []string{`config: violations.evidence_per_route: -1 must be between 0 (keep none) and 10000`}},
 		{"bad proxy name", "name = \"cache proxy\"\n",

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,9 @@ type env struct {
 // anything else is built. Each signal on e.hup reloads the configuration.
 func serve(ctx context.Context, cfg *Config, e env) error {
 	logger := e.logger
+	if ml := cfg.Runtime.MemoryLimit.Bytes; ml > 0 {
+		debug.SetMemoryLimit(ml)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("traffic listener: %w", err)
@@ -165,7 +169,8 @@ func (a *app) newHandler(cfg *Config, tr *proxy.Transport) (*proxy.Handler, erro
 
 // reload loads the configuration again (the same flags, the file read
 // anew). An invalid configuration, or one that changes what only a
-// restart can (the listeners, [server], [cache], [log], [admin]), is
+// restart can (the listeners, [server], [cache], [log], [admin],
+// [runtime]), is
 // refused with one log line per problem and the running one keeps
 // serving. Otherwise the new handler takes the traffic at once, the cache
 // is kept, and the old handler finishes its in-flight requests and is
@@ -236,6 +241,7 @@ func restartOnly(old, cfg *Config) error {
 	changed("cache", old.Cache != cfg.Cache)
 	changed("log", old.Log != cfg.Log)
 	changed("admin", old.Admin != cfg.Admin)
+	changed("runtime", old.Runtime != cfg.Runtime)
 	return errors.Join(errs...)
 }
 

@@ -124,6 +124,9 @@ func (c *Config) Validate() error {
 	if c.Violations.EvidencePerRoute < 0 || c.Violations.EvidencePerRoute > 10000 {
 		v.add("violations.evidence_per_route", "%d must be between 0 (keep none) and 10000", c.Violations.EvidencePerRoute)
 	}
+	if ml := c.Runtime.MemoryLimit.Bytes; ml < 0 || (ml > 0 && ml <= c.Cache.MaxBytes.Bytes) {
+		v.add("runtime.memory_limit", "%q must be 0 (the Go runtime's default) or larger than cache.max_bytes (%q), which the cache fills by design", c.Runtime.MemoryLimit, c.Cache.MaxBytes)
+	}
 	switch c.Log.Access {
 	case "off", "text", "json":
 	default:
