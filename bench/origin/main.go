@@ -6,6 +6,8 @@
 //	GET  /200-1k    1 KiB body, ETag, Cache-Control: max-age=60
 //	GET  /200-64k   64 KiB body, ETag, Cache-Control: max-age=60
 //	GET  /nocache   1 KiB body, Cache-Control: no-store
+//	GET  /bytes/N   N bytes (0 ≤ N ≤ 8 MiB), max-age=600; 0 answers 204. Any
+//	                query string makes another URL, to fill a cache
 //	PUT, DELETE     204 on any path
 //	GET  /_count    the number of requests served so far (not counted)
 //
@@ -20,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -79,7 +82,22 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/nocache":
 		o.body(w, r, "", "no-store", o.body1k)
 	default:
-		http.NotFound(w, r)
+		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/bytes/"))
+		if !strings.HasPrefix(r.URL.Path, "/bytes/") || err != nil || n < 0 || n > 8<<20 {
+			http.NotFound(w, r)
+			return
+		}
+		h.Set("Cache-Control", "max-age=600")
+		if n == 0 {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.Set("Content-Length", strconv.Itoa(n))
+		for n > 0 {
+			k := min(n, len(o.body64k))
+			w.Write(o.body64k[:k])
+			n -= k
+		}
 	}
 }
 

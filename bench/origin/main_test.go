@@ -21,6 +21,9 @@ func TestOrigin(t *testing.T) {
 		{"no-store", "GET", "/nocache", "", 200, 1 << 10},
 		{"PUT", "PUT", "/anything", "", 204, 0},
 		{"unknown", "GET", "/nope", "", 404, -1},
+		{"sized body", "GET", "/bytes/100000?k=1", "", 200, 100000},
+		{"sized 204", "GET", "/bytes/0", "", 204, 0},
+		{"size out of range", "GET", "/bytes/99999999", "", 404, -1},
 	}
 	for _, tc := range cases {
 		req := httptest.NewRequest(tc.method, tc.path, nil)
@@ -35,7 +38,7 @@ func TestOrigin(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	o.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/_count", nil))
-	if got := rec.Body.String(); got != "7\n" {
-		t.Errorf("/_count = %q; want 7", got)
+	if got := rec.Body.String(); got != "10\n" {
+		t.Errorf("/_count = %q; want 10", got)
 	}
 }
