@@ -179,7 +179,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.logAccess(rec, r, rt, res, d)
 		}
 	}()
-	res = h.serve(w, r, rt)
+	res = h.serve(w, r, rt, start)
 }
 
 // routeOf finds the route of r, or answers the error itself and returns
@@ -214,8 +214,8 @@ func (h *Handler) routeOf(w http.ResponseWriter, r *http.Request) *route {
 	return rt
 }
 
-// serve answers r on rt and says how.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route) Result {
+// serve answers r, received at now, on rt and says how.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, now time.Time) Result {
 	switch {
 	case r.Method == http.MethodConnect:
 		h.tunnel(w, r)
@@ -227,7 +227,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route) Resul
 		h.pass(w, r, rt, "bypass", false)
 		return ResultBypass
 	}
-	return h.lookup(w, r, rt)
+	return h.lookup(w, r, rt, now)
 }
 
 // Close cancels background refreshes, closes CONNECT tunnels and waits for

@@ -9,11 +9,10 @@ import (
 	"github.com/cacheproxy/cacheproxy/cache"
 )
 
-// lookup answers a GET or HEAD that the cache takes part in: from a stored
+// lookup answers a GET or HEAD, received at now, that the cache takes part in: from a stored
 // response when one may be used (RFC 9111 §4), otherwise through a
 // collapsed fill.
-func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route) Result {
-	now := h.now()
+func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route, now time.Time) Result {
 	reqCC := requestDirectives(r.Header)
 	cred := credential(r, rt)
 	// The key is built into a reused buffer and looked up without a copy
