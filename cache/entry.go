@@ -274,6 +274,11 @@ func sameVariant(a, b *Entry) bool {
 // is immutable; With returns a new one.
 type Resource struct {
 	Variants []*Entry
+	// Uncacheable marks a key whose last answer could not be stored: until
+	// the marker expires, requests for it go upstream without waiting on
+	// each other (hit-for-miss), and a storable answer replaces it. A
+	// marker has no variants.
+	Uncacheable bool
 
 	key string // set by Store.Set, for the Store's index
 }
@@ -361,6 +366,9 @@ func (r *Resource) ETags(credential string) []string {
 func (r *Resource) Cost() int64 {
 	if r == nil {
 		return 0
+	}
+	if len(r.Variants) == 0 {
+		return EntryOverhead // a marker: its bookkeeping
 	}
 	var n int64
 	for _, v := range r.Variants {

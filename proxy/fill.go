@@ -22,6 +22,10 @@ type fetchArgs struct {
 	stale *cache.Entry // the selected stored response that must be validated, or nil
 	fwd   string       // Cache-Status fwd reason
 	vary  []string     // Vary names known for key: part of the flight key
+	// direct skips collapsing: the key's last answer was not storable
+	// (an Uncacheable marker), so waiting on another request would only
+	// delay this one.
+	direct bool
 }
 
 // fillCall identifies the caller whose closure ran a fill: only that
@@ -95,18 +99,23 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *route, a fet
 	for attempt := 0; ; attempt++ {
 		call := new(fillCall)
 		iw := &interimWriter{w: w}
-		ch := h.flights.DoChan(flightKey(a, r.Header), func() (any, error) {
-			return h.fillOnce(call, iw, r, rt, a), nil
-		})
 		var f *fillResult
-		select {
-		case v := <-ch:
+		if a.direct {
+			f = h.fillOnce(call, iw, r, rt, a)
 			iw.close()
-			f = v.Val.(*fillResult)
-		case <-r.Context().Done():
-			iw.close()
-			h.abandon(ch, call)
-			return ResultMiss
+		} else {
+			ch := h.flights.DoChan(flightKey(a, r.Header), func() (any, error) {
+				return h.fillOnce(call, iw, r, rt, a), nil
+			})
+			select {
+			case v := <-ch:
+				iw.close()
+				f = v.Val.(*fillResult)
+			case <-r.Context().Done():
+				iw.close()
+				h.abandon(ch, call)
+				return ResultMiss
+			}
 		}
 		owner := f.owner == call
 		if !owner {
@@ -199,6 +208,9 @@ func (h *Handler) fillOnce(call *fillCall, iw *interimWriter, in *http.Request, 
 	// Look again inside the flight (as groupcache's load does): a flight
 	// that just ended may have stored what this one was started for.
 	res, _ := h.store.Get(a.key)
+	if res != nil && res.Uncacheable {
+		res = nil
+	}
 	if res != nil {
 		if e := res.Select(in.Header, a.cred); e != nil && e != a.stale && mayAnswer(e, in, a.cred) && cache.Decide(e, a.reqCC, h.now()) == cache.UseFresh {
 			f.entry, f.fromCache = e, true
@@ -291,6 +303,11 @@ func (h *Handler) fillOnce(call *fillCall, iw *interimWriter, in *http.Request, 
 	}
 	if !keep || resp.StatusCode == http.StatusNotModified {
 		f.resp, f.release, f.reason = resp, cancel, reason
+		if res == nil {
+			// Remember it, so that the next requests for the key go
+			// upstream at once instead of waiting on one another.
+			h.store.Set(a.key, &cache.Resource{Uncacheable: true}, h.uncacheableTTL)
+		}
 		return f
 	}
 	body, err := readBody(resp, limit)

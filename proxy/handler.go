@@ -43,7 +43,10 @@ type Handler struct {
 	via       string // "1.1 <name>"
 	fill      time.Duration
 	retention time.Duration
-	now       func() time.Time
+	// uncacheableTTL is how long a key whose answer could not be stored
+	// skips collapsing (hit-for-miss).
+	uncacheableTTL time.Duration
+	now            func() time.Time
 
 	flights singleflight.Group
 	keyBufs sync.Pool  // *[]byte buffers the hit path builds keys in
@@ -105,6 +108,10 @@ func New(store Store, o Options) (*Handler, error) {
 	}
 	if h.retention <= 0 {
 		h.retention = time.Hour
+	}
+	h.uncacheableTTL = o.UncacheableTTL
+	if h.uncacheableTTL <= 0 {
+		h.uncacheableTTL = 10 * time.Second
 	}
 	if h.now == nil {
 		h.now = time.Now

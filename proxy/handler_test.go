@@ -199,7 +199,7 @@ func TestNotStored(t *testing.T) {
 			if got := o.hits.Load(); got != 2 {
 				t.Errorf("origin requests = %d; want 2 (not stored)", got)
 			}
-			if n := f.store.len(); n != 0 {
+			if n := f.store.responses(); n != 0 {
 				t.Errorf("store holds %d resources; want 0", n)
 			}
 		})
@@ -688,8 +688,8 @@ func TestLargeObjectsStreamThrough(t *testing.T) {
 					t.Errorf("request %d: Cache-Status %q; want detail=too-large", i, got)
 				}
 			}
-			if o.hits.Load() != 2 || f.store.len() != 0 {
-				t.Errorf("origin requests %d, stored %d; want 2 and 0", o.hits.Load(), f.store.len())
+			if o.hits.Load() != 2 || f.store.responses() != 0 {
+				t.Errorf("origin requests %d, stored %d; want 2 and 0", o.hits.Load(), f.store.responses())
 			}
 		})
 	}
@@ -771,3 +771,65 @@ type discardWriter struct {
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(code int)        { d.code = code }
+
+// TestHitForMiss: once a URL's answer could not be stored, concurrent
+// requests for it go upstream together instead of queueing behind one
+// fetch whose answer they cannot share; a storable answer later is stored.
+func TestHitForMiss(t *testing.T) {
+	t.Parallel()
+	const clients = 5
+	var mu sync.Mutex
+	inflight, peak, cacheable := 0, 0, false
+	all := make(chan struct{})
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inflight++
+		peak = max(peak, inflight)
+		if inflight == clients {
+			close(all)
+		}
+		store := cacheable
+		mu.Unlock()
+		if r.Header.Get("X-Wave") != "" {
+			select { // answer only once every client's request is here
+			case <-all:
+			case <-time.After(10 * time.Second): // a guard, so that collapsing fails rather than hangs
+			}
+		}
+		mu.Lock()
+		inflight--
+		mu.Unlock()
+		if store {
+			w.Header().Set("Cache-Control", "max-age=60")
+		} else {
+			w.Header().Set("Cache-Control", "no-store")
+		}
+		fmt.Fprint(w, "x")
+	})
+	f := newFixtureFor(t, o, defaultPolicy())
+	f.do(t, "GET", "/h4m") // no-store: the URL is marked
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", f.front.URL+"/h4m", nil)
+			req.Header.Set("X-Wave", "1")
+			if resp, err := f.client.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait() // returns only if all five reached the origin at once
+	mu.Lock()
+	if peak != clients {
+		t.Errorf("peak concurrent origin requests = %d; want %d", peak, clients)
+	}
+	cacheable = true
+	mu.Unlock()
+	f.do(t, "GET", "/h4m") // storable now: replaces the marker
+	before := o.hits.Load()
+	if resp, _ := f.do(t, "GET", "/h4m"); !strings.Contains(resp.Header.Get("Cache-Status"), "hit") || o.hits.Load() != before {
+		t.Errorf("after a storable answer: Cache-Status %q; want a hit", resp.Header.Get("Cache-Status"))
+	}
+}

@@ -55,10 +55,18 @@ func (s *mapStore) Delete(key string) {
 	delete(s.m, key)
 }
 
-func (s *mapStore) len() int {
+// responses counts the keys with stored responses (not Uncacheable
+// markers).
+func (s *mapStore) responses() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.m)
+	n := 0
+	for _, r := range s.m {
+		if len(r.Variants) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // clock is an injectable clock.

@@ -21,6 +21,10 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route, now 
 	buf := h.keyBufs.Get().(*[]byte)
 	kb := cache.AppendKey((*buf)[:0], r)
 	res, _ := h.store.Get(unsafe.String(unsafe.SliceData(kb), len(kb)))
+	direct := false
+	if res != nil && res.Uncacheable {
+		res, direct = nil, true // hit-for-miss: nothing stored, do not collapse
+	}
 	key := func() string { return string(kb) }
 	defer func() {
 		*buf = kb
@@ -59,7 +63,7 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route, now 
 		h.pass(w, r, rt, fwd, false)
 		return ResultMiss
 	}
-	return h.fetch(w, r, rt, fetchArgs{key: key(), cred: cred, reqCC: reqCC, stale: e, fwd: fwd, vary: varyOf(res)})
+	return h.fetch(w, r, rt, fetchArgs{key: key(), cred: cred, reqCC: reqCC, stale: e, fwd: fwd, vary: varyOf(res), direct: direct})
 }
 
 // requestDirectives parses the request's Cache-Control; without one, a

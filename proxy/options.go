@@ -221,6 +221,13 @@ type Options struct {
 	// revalidation after its freshness (and stale-* windows) end. Zero
 	// means 1h.
 	StaleRetention time.Duration
+	// UncacheableTTL is how long a URL whose answer could not be stored
+	// (no-store, private, too large, ...) is remembered as such: its
+	// requests then go upstream at once rather than collapse onto one
+	// fetch whose answer they could not share anyway (Varnish's
+	// hit-for-miss). A storable answer replaces the marker. Zero means
+	// 10s.
+	UncacheableTTL time.Duration
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 	// Evidence is how many recent violating exchanges are kept per route

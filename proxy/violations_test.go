@@ -143,7 +143,7 @@ func TestViolationsRejected(t *testing.T) {
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(resp.Header.Get("Cache-Status"), "detail="+string(tc.rule)) {
 				t.Errorf("got %d %q; want 502 with detail=%s", resp.StatusCode, resp.Header.Get("Cache-Status"), tc.rule)
 			}
-			if tc.prime == "" && store.len() != 0 {
+			if tc.prime == "" && store.responses() != 0 {
 				t.Errorf("a rejected response was stored")
 			}
 		})

@@ -145,7 +145,7 @@ func TestTruncatedBodyNotStored(t *testing.T) {
 	if got := o.requests.Load(); got != 2 {
 		t.Errorf("origin requests = %d; want 2 (a truncated body is never stored)", got)
 	}
-	if n := f.store.len(); n != 0 {
+	if n := f.store.responses(); n != 0 {
 		t.Errorf("store holds %d resources; want 0", n)
 	}
 }
