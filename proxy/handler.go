@@ -50,6 +50,7 @@ type Handler struct {
 
 	flights singleflight.Group
 	keyBufs sync.Pool  // *[]byte buffers the hit path builds keys in
+	bufs    bufferPool // body copy buffers (copyBody, ReverseProxy)
 	memo    headerMemo // header values the hit path sends over and over
 	viaHdr  []string   // {via}: shared, never modified
 	// refreshing holds the keys with a background refresh under way
@@ -162,6 +163,7 @@ func New(store Store, o Options) (*Handler, error) {
 		ModifyResponse: h.passResponse,
 		ErrorHandler:   h.passError,
 		ErrorLog:       slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+		BufferPool:     &h.bufs,
 	}
 	return h, nil
 }

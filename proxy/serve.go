@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cacheproxy/cacheproxy/cache"
@@ -126,7 +127,7 @@ func (h *Handler) serveUpstream(w http.ResponseWriter, r *http.Request, f *fillR
 	if _, err := w.Write(f.prefix); err != nil {
 		return
 	}
-	if err := copyBody(w, resp.Body, resp.ContentLength < 0); err != nil {
+	if err := h.copyBody(w, resp.Body, resp.ContentLength < 0); err != nil {
 		if errors.Is(err, errClientWrite) {
 			return
 		}
@@ -169,11 +170,31 @@ func bodyAllowed(status int) bool {
 // errClientWrite marks a failed write to the client (it left).
 var errClientWrite = errors.New("proxy: client write failed")
 
-// copyBody copies src to w, flushing after each read when flush is set (a
-// body of unknown length may be a stream).
-func copyBody(w http.ResponseWriter, src io.Reader, flush bool) error {
+// bufferPool recycles the 32 KiB buffers bodies are copied through, for
+// copyBody and as httputil.ReverseProxy's BufferPool: without it every
+// streamed response allocates one. It is safe for concurrent use.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) == 32<<10 {
+		buf = buf[:cap(buf)]
+		b.p.Put(&buf)
+	}
+}
+
+// copyBody copies src to w through a buffer from h's pool, flushing after
+// each read when flush is set (a body of unknown length may be a stream).
+func (h *Handler) copyBody(w http.ResponseWriter, src io.Reader, flush bool) error {
 	rc := http.NewResponseController(w)
-	buf := make([]byte, 32<<10)
+	buf := h.bufs.Get()
+	defer h.bufs.Put(buf)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
