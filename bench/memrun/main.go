@@ -48,8 +48,8 @@ func main() {
 	}
 }
 
-// sizes are the object sizes the workload cycles through; 0 is a 204.
-var sizes = [...]int64{0, 1 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}
+// sizes returns the object sizes the workload cycles through; 0 is a 204.
+func sizes() [6]int64 { return [6]int64{0, 1 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20} }
 
 func run(ctx context.Context, maxBytes, factor int64, hot, workers int, memLimit string) error {
 	dir, err := os.MkdirTemp("", "memrun")
@@ -134,7 +134,7 @@ max_object_size = "2MiB"
 				if written.Load() >= target {
 					return
 				}
-				size := sizes[i%int64(len(sizes))]
+				size := sizes()[i%6]
 				if _, err := get(fmt.Sprintf("/bytes/%d?k=%d", size, i)); err != nil {
 					errs.Add(1)
 					continue
