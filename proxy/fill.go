@@ -303,9 +303,11 @@ func (h *Handler) fillOnce(call *fillCall, iw *interimWriter, in *http.Request, 
 	}
 	if !keep || resp.StatusCode == http.StatusNotModified {
 		f.resp, f.release, f.reason = resp, cancel, reason
-		if res == nil {
+		if res == nil && !a.direct {
 			// Remember it, so that the next requests for the key go
-			// upstream at once instead of waiting on one another.
+			// upstream at once instead of waiting on one another. A
+			// direct fetch found the marker already: it is renewed only
+			// once it has expired, not by every request.
 			h.store.Set(a.key, &cache.Resource{Uncacheable: true}, h.uncacheableTTL)
 		}
 		return f
