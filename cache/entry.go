@@ -21,7 +21,7 @@ type Entry struct {
 	// The upstream's Content-Length is never stored: for a status that has
 	// a body, Content-Length holds the stored body's length, so that a
 	// response served from the entry needs no formatting.
-	Header http.Header
+	Header Fields
 	Body   []byte
 
 	// Parsed once at construction.
@@ -49,9 +49,16 @@ type Entry struct {
 	Size int64
 }
 
-// EntryOverhead is the fixed cost charged per entry on top of its header
-// and body bytes, for the structures that hold it.
-const EntryOverhead = 512
+// EntryOverhead is the fixed cost charged per entry on top of its body
+// and field lines, for the structures that hold it: the Entry, its
+// Resource, the Store's index and ristretto's bookkeeping.
+// FieldLineOverhead is charged per stored field value (and name), for the
+// strings that point at them. TestEntryCostCoversHeap checks both against
+// what the Go heap really holds.
+const (
+	EntryOverhead     = 832
+	FieldLineOverhead = 40
+)
 
 // NewEntry builds the entry for a response (status, header, body) to
 // request req, sent at requestTime and received at responseTime, under
@@ -78,7 +85,7 @@ func NewEntry(req *http.Request, status int, header http.Header, body []byte, cr
 	}
 	e := &Entry{
 		Status:       status,
-		Header:       stored,
+		Header:       NewFields(stored),
 		Body:         body,
 		CC:           cc,
 		Date:         date,
@@ -102,17 +109,14 @@ func NewEntry(req *http.Request, status int, header http.Header, body []byte, cr
 // stored Vary and the request that produced it, which the stored response
 // depends on (§3.2). A 304 without a valid Date is dated responseTime.
 func (e *Entry) Freshen(h http.Header, requestTime, responseTime time.Time, p Policy) *Entry {
-	merged := e.Header.Clone()
-	if merged == nil {
-		merged = make(http.Header, len(h)+1)
-	}
+	merged := e.Header.Header()
 	copyStored(merged, h, func(name string) bool { return name == "Vary" })
 	cc := ResponseDirectives(merged)
 	dropQualified(merged, cc)
 	date := setDate(merged, h, responseTime)
 
 	ne := *e
-	ne.Header = merged
+	ne.Header = NewFields(merged)
 	ne.CC = cc
 	ne.Date = date
 	ne.RequestTime = requestTime
@@ -137,7 +141,7 @@ func (e *Entry) setDerived(ageHeader http.Header) {
 		e.LastModified = lm
 	}
 	e.CorrectedInitialAge = correctedInitialAge(ageHeader.Get("Age"), e.Date, e.RequestTime, e.ResponseTime)
-	e.Size = entrySize(e.Header, e.Body)
+	e.Size = entrySize(&e.Header, e.Body)
 }
 
 // correctedInitialAge is corrected_initial_age of RFC 9111 §4.2.3:
@@ -218,17 +222,15 @@ func dropQualified(h http.Header, cc Directives) {
 	}
 }
 
-// entrySize is EntryOverhead plus the body and every header line's name
-// and value lengths.
-func entrySize(h http.Header, body []byte) int64 {
-	n := int64(EntryOverhead + len(body))
-	for name, values := range h {
-		for _, v := range values {
-			n += int64(len(name) + len(v))
-		}
-	}
-	return n
+// entrySize is EntryOverhead plus the body and, for every stored value,
+// its length, its name's length and FieldLineOverhead.
+func entrySize(h *Fields, body []byte) int64 {
+	return EntryOverhead + int64(len(body)) + h.lineBytes()
 }
+
+// KeyCost is what holding key costs the Store, on top of the Resource's
+// own Cost: its bytes, rounded up to the 16-byte allocation size.
+func KeyCost(key string) int64 { return int64(len(key)+15) &^ 15 }
 
 // addSat adds non-negative durations, saturating at the largest Duration.
 func addSat(a, b time.Duration) time.Duration {
@@ -280,7 +282,8 @@ type Resource struct {
 	// marker has no variants.
 	Uncacheable bool
 
-	key string // set by Store.Set, for the Store's index
+	key string    // set by Store.Set, for the Store's index
+	one [1]*Entry // Variants' array when there is one: no allocation of its own
 }
 
 // MaxVariants bounds the variants kept per primary key; the oldest goes.
@@ -308,6 +311,12 @@ func (r *Resource) Select(reqHeader http.Header, credential string) *Entry {
 // replace), at most MaxVariants. If old is non-nil it is also dropped
 // (the variant e freshens). r may be nil.
 func (r *Resource) With(e *Entry, old *Entry) *Resource {
+	if e != nil && (r == nil || len(r.Variants) == 0) {
+		nr := &Resource{}
+		nr.one[0] = e
+		nr.Variants = nr.one[:]
+		return nr
+	}
 	var vs []*Entry
 	if r != nil {
 		vs = make([]*Entry, 0, min(len(r.Variants)+1, MaxVariants))
@@ -326,7 +335,12 @@ func (r *Resource) With(e *Entry, old *Entry) *Resource {
 			vs = append(vs, v)
 		}
 	}
-	return &Resource{Variants: vs}
+	nr := &Resource{Variants: vs}
+	if len(vs) == 1 {
+		nr.one[0] = vs[0]
+		nr.Variants = nr.one[:]
+	}
+	return nr
 }
 
 // ByETag returns the variant with credential whose ETag weakly matches

@@ -49,14 +49,14 @@ func TestNewEntryFiltersHeader(t *testing.T) {
 		"X-Keep":         {"a", "b"},
 		"Date":           {httpDate(t0())},
 	}
-	if !reflect.DeepEqual(e.Header, want) {
-		t.Errorf("NewEntry header =\n%v; want\n%v", e.Header, want)
+	if got := e.Header.Header(); !reflect.DeepEqual(got, want) {
+		t.Errorf("NewEntry header =\n%v; want\n%v", got, want)
 	}
 	if !reflect.DeepEqual(header, orig) {
 		t.Errorf("NewEntry modified its header argument: %v; want %v", header, orig)
 	}
 	header["X-Keep"][0] = "changed"
-	if got := e.Header["X-Keep"][0]; got != "a" {
+	if got := e.Header.Values("X-Keep")[0]; got != "a" {
 		t.Errorf("stored X-Keep = %q after the caller changed its header; want %q (a copy)", got, "a")
 	}
 	if e.ETag != `"v1"` {
@@ -74,14 +74,14 @@ func TestNewEntryFiltersHeader(t *testing.T) {
 	wantSize := int64(EntryOverhead + len(body))
 	for name, values := range want {
 		for _, v := range values {
-			wantSize += int64(len(name) + len(v))
+			wantSize += int64(len(name)+len(v)) + FieldLineOverhead
 		}
 	}
 	if e.Size != wantSize {
 		t.Errorf("Size = %d; want %d", e.Size, wantSize)
 	}
-	if nc := NewEntry(nil, 204, http.Header{"Content-Length": {"5"}}, nil, "", t0(), t0(), Policy{}); nc.Header["Content-Length"] != nil {
-		t.Errorf("204 entry stores Content-Length %q; want none (RFC 9110 §8.6)", nc.Header["Content-Length"])
+	if nc := NewEntry(nil, 204, http.Header{"Content-Length": {"5"}}, nil, "", t0(), t0(), Policy{}); nc.Header.Has("Content-Length") {
+		t.Errorf("204 entry stores Content-Length %q; want none (RFC 9110 §8.6)", nc.Header.Values("Content-Length"))
 	}
 }
 
@@ -134,7 +134,7 @@ func TestFreshen(t *testing.T) {
 		"Date":          {httpDate(t0())},
 	}
 	e := NewEntry(req, 200, stored, []byte("body"), "cred", t0(), t0(), Policy{})
-	before := e.Header.Clone()
+	before := e.Header.Header()
 
 	reqTime, respTime := t0().Add(time.Hour), t0().Add(time.Hour+time.Second)
 	notModified := http.Header{
@@ -161,11 +161,11 @@ func TestFreshen(t *testing.T) {
 		"Vary":           {"Accept"},
 		"Date":           {httpDate(respTime)},
 	}
-	if !reflect.DeepEqual(f.Header, want) {
-		t.Errorf("Freshen header =\n%v; want\n%v", f.Header, want)
+	if got := f.Header.Header(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Freshen header =\n%v; want\n%v", got, want)
 	}
-	if !reflect.DeepEqual(e.Header, before) {
-		t.Errorf("Freshen modified the original entry's header: %v; want %v", e.Header, before)
+	if got := e.Header.Header(); !reflect.DeepEqual(got, before) {
+		t.Errorf("Freshen modified the original entry's header: %v; want %v", got, before)
 	}
 	if f.Lifetime != 100*time.Second || e.Lifetime != 10*time.Second {
 		t.Errorf("Lifetime after Freshen = %v (original %v); want 100s (10s)", f.Lifetime, e.Lifetime)
@@ -183,8 +183,8 @@ func TestFreshen(t *testing.T) {
 	if string(f.Body) != "body" || f.Status != 200 || f.Credential != "cred" || !reflect.DeepEqual(f.VaryValues, []string{"text/plain"}) {
 		t.Errorf("Freshen changed body, status, credential or Vary values: %q %d %q %q", f.Body, f.Status, f.Credential, f.VaryValues)
 	}
-	if f.Size != entrySize(f.Header, f.Body) {
-		t.Errorf("Size after Freshen = %d; want %d", f.Size, entrySize(f.Header, f.Body))
+	if f.Size != entrySize(&f.Header, f.Body) {
+		t.Errorf("Size after Freshen = %d; want %d", f.Size, entrySize(&f.Header, f.Body))
 	}
 }
 

@@ -91,7 +91,7 @@ func (s *Store) forget(r *Resource) {
 // Get returns the Resource stored under key.
 func (s *Store) Get(key string) (*Resource, bool) { return s.c.Get(key) }
 
-// Set stores r under key with cost r.Cost(); ttl > 0 bounds how long
+// Set stores r under key with cost r.Cost() + KeyCost(key); ttl > 0 bounds how long
 // ristretto keeps it (an eviction bound only: freshness is computed by
 // Decide). It reports whether the write was accepted into the buffer.
 // A ttl <= 0 sets no bound; a nil r is not stored. r must be new: a
@@ -104,7 +104,7 @@ func (s *Store) Set(key string, r *Resource, ttl time.Duration) bool {
 	s.mu.Lock()
 	s.index[key] = r
 	s.mu.Unlock()
-	if !s.c.SetWithTTL(key, r, r.Cost(), max(ttl, 0)) {
+	if !s.c.SetWithTTL(key, r, r.Cost()+KeyCost(key), max(ttl, 0)) {
 		s.forget(r) // dropped: the write buffer was full
 		return false
 	}

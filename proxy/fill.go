@@ -363,7 +363,7 @@ func (h *Handler) freshen(f *fillResult, rt *route, a fetchArgs, res *cache.Reso
 func ownerOnly(upstream http.Header, e *cache.Entry) http.Header {
 	var out http.Header
 	for k, v := range upstream {
-		if _, kept := e.Header[k]; kept || k == "Content-Length" || k == "Age" {
+		if kept := e.Header.Has(k); kept || k == "Content-Length" || k == "Age" {
 			continue
 		}
 		if out == nil {

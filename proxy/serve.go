@@ -33,24 +33,25 @@ func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.En
 	status := e.Status
 	if notModified(r, e) {
 		status = http.StatusNotModified
-		for k, v := range e.Header {
-			if isNotModifiedField(k) {
+		for i := range e.Header.Len() {
+			if k, v := e.Header.At(i); isNotModifiedField(k) {
 				hd[k] = v
 			}
 		}
 	} else {
-		for k, v := range e.Header {
+		for i := range e.Header.Len() {
+			k, v := e.Header.At(i)
 			hd[k] = v
 		}
 	}
 	// The stored slices are shared with other requests: never append to
 	// them in place.
-	if v := e.Header["Via"]; len(v) > 0 {
+	if v := e.Header.Values("Via"); len(v) > 0 {
 		hd["Via"] = appendCopy(v, h.via)
 	} else {
 		hd["Via"] = h.viaHdr
 	}
-	if cs := e.Header["Cache-Status"]; len(cs) > 0 || !st.plainHit() {
+	if cs := e.Header.Values("Cache-Status"); len(cs) > 0 || !st.plainHit() {
 		hd["Cache-Status"] = appendCopy(cs, st.format(h.name))
 	} else {
 		hd["Cache-Status"] = h.memo.hitStatus(h.name, st.ttl)
