@@ -49,7 +49,12 @@ type options struct {
 func allEndpoints() []string { return []string{"/204", "/200-1k", "/200-64k", missEndpoint} }
 
 // allTargets are the servers measured, the origin alone included.
-func allTargets() []string { return []string{"origin", "proxy", "nginx", "haproxy"} }
+// goproxy, a bare httputil.ReverseProxy, is measured on the miss path only.
+func allTargets() []string { return []string{"origin", "proxy", "nginx", "haproxy", "goproxy"} }
+
+// measured reports whether target runs on endpoint: goproxy caches
+// nothing, so it runs on the miss endpoint only.
+func measured(target, endpoint string) bool { return target != "goproxy" || endpoint == missEndpoint }
 
 const missEndpoint = "/nocache"
 
@@ -79,7 +84,7 @@ func parseOptions(args []string, usage io.Writer) (*options, error) {
 	fs.SetOutput(usage)
 	fs.Usage = func() {
 		fmt.Fprintf(usage, "Usage: bench/run [flags]\n\n"+
-			"Runs the side-by-side load benchmark (origin, proxy, nginx, haproxy on CPU %s; wrk on CPU %s)\n"+
+			"Runs the side-by-side load benchmark (origin, proxy, nginx, haproxy, goproxy on CPU %s; wrk on CPU %s)\n"+
 			"and prints the tables on standard output. Run bench/setup once first.\n\nFlags:\n", serverCPU, clientCPU)
 		fs.PrintDefaults()
 	}

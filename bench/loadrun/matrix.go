@@ -18,7 +18,15 @@ type runKey struct {
 const pause = 300 * time.Millisecond
 
 func (b *bench) runCount() int {
-	return b.opts.rounds * len(b.opts.conns) * len(b.opts.endpoints) * len(b.targets)
+	n := 0
+	for _, ep := range b.opts.endpoints {
+		for _, t := range b.targets {
+			if measured(t.name, ep) {
+				n++
+			}
+		}
+	}
+	return b.opts.rounds * len(b.opts.conns) * n
 }
 
 func (b *bench) estimate() time.Duration {
@@ -37,6 +45,9 @@ func (b *bench) runMatrix(ctx context.Context) (map[runKey][]result, error) {
 			for _, ep := range b.opts.endpoints {
 				for i := range b.targets {
 					t := b.targets[(i+round)%len(b.targets)]
+					if !measured(t.name, ep) {
+						continue
+					}
 					n++
 					r, err := b.measure(ctx, t, ep, conns)
 					if err != nil {

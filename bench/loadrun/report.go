@@ -26,7 +26,7 @@ func printHeader(out io.Writer, o *options, b *bench) {
 		rev += " (+ uncommitted changes in the working tree)"
 	}
 	fmt.Fprintf(out, "proxy:    built from the working tree at %s\n", rev)
-	fmt.Fprintf(out, "method:   servers (origin, proxy, nginx, haproxy) pinned to CPU %s with taskset, wrk -t1 pinned to CPU %s;\n", serverCPU, clientCPU)
+	fmt.Fprintf(out, "method:   servers (origin, proxy, nginx, haproxy, goproxy) pinned to CPU %s with taskset, wrk -t1 pinned to CPU %s;\n", serverCPU, clientCPU)
 	fmt.Fprintf(out, "          wrk -t1 -c<conns> -d%v --latency per run, %d round(s), targets interleaved within each round;\n", o.duration, o.rounds)
 	fmt.Fprintf(out, "          figures are medians over the rounds; hit endpoints are warmed up (2 requests) before each run;\n")
 	fmt.Fprintf(out, "          the origin's request counter is read before and after each run (a hit must not reach it).\n\n")
@@ -163,6 +163,9 @@ func (b *bench) report(res map[runKey][]result) {
 		for _, ep := range b.opts.endpoints {
 			originS, haveOrigin := b.medians[runKey{conns, ep, "origin"}]
 			for i, t := range b.targets {
+				if !measured(t.name, ep) {
+					continue
+				}
 				k := runKey{conns, ep, t.name}
 				s := b.medians[k]
 				label := ""
@@ -198,6 +201,7 @@ func (b *bench) report(res map[runKey][]result) {
 		}
 		fmt.Fprintln(out)
 		b.reportVersus(conns)
+		b.reportGoProxy(conns)
 	}
 	fmt.Fprintf(out, "columns: ± = half the range of req/s over the rounds, relative to the median;\n")
 	fmt.Fprintf(out, "         origin reqs/run = requests that reached the origin during a run (median), and their share of the run's requests;\n")
@@ -245,6 +249,16 @@ func (b *bench) reportVersus(conns int) {
 	fmt.Fprintf(out, "  (* the other server did not cache this endpoint: its figure is a miss path)\n\n")
 }
 
+// reportGoProxy prints the proxy's miss path against goproxy's.
+func (b *bench) reportGoProxy(conns int) {
+	p, okP := b.medians[runKey{conns, missEndpoint, "proxy"}]
+	g, okG := b.medians[runKey{conns, missEndpoint, "goproxy"}]
+	if okP && okG && g.rps > 0 {
+		fmt.Fprintf(b.out, "miss path, %d connection(s): proxy ÷ goproxy (a bare httputil.ReverseProxy): req/s %s, p50 %s, p99 %s\n\n", conns,
+			ratio(p.rps, g.rps), ratio(float64(p.p50), float64(g.p50)), ratio(float64(p.p99), float64(g.p99)))
+	}
+}
+
 // reportTargets checks the targets of issue 5, item 2 on the medians.
 func (b *bench) reportTargets() {
 	if b.medians == nil || !contains(b.opts.targets, "proxy") || !contains(b.opts.targets, "nginx") {
@@ -268,6 +282,9 @@ func (b *bench) reportTargets() {
 		r := p.rps / n.rps
 		if ep == missEndpoint {
 			check(r >= 0.5, "miss %s at 64 connections: proxy %.2f× nginx req/s (target ≥ 0.5)", ep, r)
+			if g, ok := b.medians[runKey{64, ep, "goproxy"}]; ok && g.rps > 0 {
+				check(p.rps >= g.rps, "miss %s at 64 connections: proxy %.2f× a bare httputil.ReverseProxy's req/s (no slower than a minimal net/http proxy)", ep, p.rps/g.rps)
+			}
 		} else {
 			check(r >= 1.0, "hit %s at 64 connections: proxy %.2f× nginx req/s (target ≥ 1.0)", ep, r)
 		}

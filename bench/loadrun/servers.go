@@ -35,7 +35,7 @@ type bench struct {
 	progress io.Writer
 	client   *http.Client
 
-	proxyBin, originBin string
+	proxyBin, originBin, goproxyBin string
 
 	origin  *proc
 	targets []*target // in the order of opts.targets
@@ -69,7 +69,8 @@ type proc struct {
 func (b *bench) build(ctx context.Context) error {
 	b.proxyBin = filepath.Join(b.dir, "proxy")
 	b.originBin = filepath.Join(b.dir, "origin")
-	for _, bin := range []struct{ out, pkg string }{{b.proxyBin, "./cmd/proxy"}, {b.originBin, "./bench/origin"}} {
+	b.goproxyBin = filepath.Join(b.dir, "goproxy")
+	for _, bin := range []struct{ out, pkg string }{{b.proxyBin, "./cmd/proxy"}, {b.originBin, "./bench/origin"}, {b.goproxyBin, "./bench/goproxy"}} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin.out, bin.pkg)
 		cmd.Dir = b.opts.repo
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -203,6 +204,21 @@ func (b *bench) startOrigin(ctx context.Context) (*proc, error) {
 	return p, b.waitReady(ctx, p, p.url+"/_count", http.StatusOK)
 }
 
+// startGoProxy starts bench/goproxy, the minimal net/http proxy, in front
+// of the origin.
+func (b *bench) startGoProxy(ctx context.Context) (*proc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.start("goproxy", b.goproxyBin, "-listen", addr, "-upstream", b.origin.url)
+	if err != nil {
+		return nil, err
+	}
+	p.url = "http://" + addr
+	return p, b.waitReady(ctx, p, p.url+"/_count", http.StatusOK)
+}
+
 // startTargets starts the caches named in -targets in front of the origin.
 func (b *bench) startTargets(ctx context.Context) error {
 	for _, name := range b.opts.targets {
@@ -217,6 +233,8 @@ func (b *bench) startTargets(ctx context.Context) error {
 			p, err = b.startNginx(ctx)
 		case "haproxy":
 			p, err = b.startHAProxy(ctx)
+		case "goproxy":
+			p, err = b.startGoProxy(ctx)
 		}
 		if err != nil {
 			return err
