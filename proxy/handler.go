@@ -23,7 +23,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
+	"github.com/cacheproxy/cacheproxy/cache"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -189,6 +191,47 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	res = h.serve(w, r, rt, start)
+}
+
+// ServeFresh answers r from a fresh stored response when that is all r
+// needs, and reports whether it did; when it reports false it has written
+// nothing and r must go to ServeHTTP. It is the hit loop's entry
+// (HitServer): a GET or HEAD in reverse mode that matches a route, that no
+// bypass rule, loop or request directive sends elsewhere, and whose stored
+// variant is fresh (RFC 9111 §4.2) is answered exactly as ServeHTTP would,
+// counted and logged the same way.
+func (h *Handler) ServeFresh(w http.ResponseWriter, r *http.Request) bool {
+	if h.mode != Reverse || r.Method != http.MethodGet && r.Method != http.MethodHead || bypassesCache(r) || h.looped(r) {
+		return false
+	}
+	rt := h.router.match(r.Host, r.URL.Path)
+	if rt == nil {
+		return false
+	}
+	start := h.now()
+	reqCC := requestDirectives(r.Header)
+	cred := credential(r, rt)
+	buf := h.keyBufs.Get().(*[]byte)
+	kb := cache.AppendKey((*buf)[:0], r)
+	res, _ := h.store.Get(unsafe.String(unsafe.SliceData(kb), len(kb)))
+	*buf = kb
+	h.keyBufs.Put(buf)
+	e := usableEntry(res, r, cred)
+	if e == nil || cache.Decide(e, reqCC, start) != cache.UseFresh {
+		return false
+	}
+	var rec *accessRecord
+	if h.access != nil {
+		rec = &accessRecord{ResponseWriter: w}
+		w = rec
+	}
+	rt.obs.Served(h.serveEntry(w, r, e, nil, cacheStatus{hit: true, ttl: ttlSeconds(e, start), hasTTL: true}, start))
+	d := h.now().Sub(start)
+	rt.obs.Request(ResultHit, d)
+	if rec != nil {
+		h.logAccess(rec, r, rt, ResultHit, d)
+	}
+	return true
 }
 
 // routeOf finds the route of r, or answers the error itself and returns

@@ -30,13 +30,7 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route, now 
 		*buf = kb
 		h.keyBufs.Put(buf)
 	}()
-	var e *cache.Entry
-	if res != nil {
-		e = res.Select(r.Header, cred)
-		if e != nil && !mayAnswer(e, r, cred) {
-			e = nil
-		}
-	}
+	e := usableEntry(res, r, cred)
 	if e != nil {
 		switch cache.Decide(e, reqCC, now) {
 		case cache.UseFresh:
@@ -64,6 +58,20 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route, now 
 		return ResultMiss
 	}
 	return h.fetch(w, r, rt, fetchArgs{key: key(), cred: cred, reqCC: reqCC, stale: e, fwd: fwd, vary: varyOf(res), direct: direct})
+}
+
+// usableEntry returns the variant of res that may answer r, or nil: the
+// newest that matches r's Vary fields and credential (RFC 9111 §4.1) and
+// that mayAnswer allows. res may be nil or a hit-for-miss marker.
+func usableEntry(res *cache.Resource, r *http.Request, cred string) *cache.Entry {
+	if res == nil || res.Uncacheable {
+		return nil
+	}
+	e := res.Select(r.Header, cred)
+	if e != nil && !mayAnswer(e, r, cred) {
+		return nil
+	}
+	return e
 }
 
 // requestDirectives parses the request's Cache-Control; without one, a

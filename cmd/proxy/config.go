@@ -63,6 +63,9 @@ type ServerConfig struct {
 	// ShutdownGrace is how long in-flight requests may run after
 	// SIGINT/SIGTERM before their connections are closed.
 	ShutdownGrace Duration `toml:"shutdown_grace"`
+	// HitLoop answers fresh hits of plain GET and HEAD requests in
+	// proxy.HitServer's own loop instead of net/http's server.
+	HitLoop bool `toml:"hit_loop"`
 }
 
 // UpstreamConfig is the [upstream] table: the transport to upstreams.
@@ -211,6 +214,7 @@ func defaultConfig() *Config {
 			IdleTimeout:       Duration{120 * time.Second},
 			MaxHeaderBytes:    64 << 10,
 			ShutdownGrace:     Duration{30 * time.Second},
+			HitLoop:           true,
 		},
 		Upstream: UpstreamConfig{
 			DialTimeout:           Duration{5 * time.Second},

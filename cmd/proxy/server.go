@@ -97,8 +97,12 @@ func serve(ctx context.Context, cfg *Config, e env) error {
 		logger:     logger,
 	}), slog.NewLogLogger(logger.With("server", "admin").Handler(), slog.LevelWarn))
 
+	var traffic server = srv
+	if cfg.Server.HitLoop {
+		traffic = &proxy.HitServer{Server: srv, Fresh: a.serveFresh}
+	}
 	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- traffic.Serve(ln) }()
 	go func() { errc <- admin.Serve(adminLn) }()
 	ready.Store(true)
 	logger.Info("listening", startAttrs(cfg, ln.Addr(), adminLn.Addr())...)
@@ -122,7 +126,7 @@ loop:
 	logger.Info("shutting down", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
-	shutdown(sctx, srv, "traffic", logger)
+	shutdown(sctx, traffic, "traffic", logger)
 	shutdown(sctx, admin, "admin", logger)
 	return serveErr // the deferred calls close the handlers, then the store
 }
@@ -148,6 +152,11 @@ type app struct {
 
 func (a *app) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	a.live.Load().ServeHTTP(w, r)
+}
+
+// serveFresh is the hit loop's entry (proxy.HitServer.Fresh).
+func (a *app) serveFresh(w http.ResponseWriter, r *http.Request) bool {
+	return a.live.Load().ServeFresh(w, r)
 }
 
 // newHandler builds the proxy handler cfg describes over the app's store.
@@ -257,9 +266,17 @@ func newAccessLogger(format string, w io.Writer) *slog.Logger {
 	return nil
 }
 
+// server is what serves a listener: an *http.Server, or the
+// *proxy.HitServer in front of one.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
 // shutdown stops srv gracefully until ctx ends, then closes the
 // connections still open.
-func shutdown(ctx context.Context, srv *http.Server, name string, logger *slog.Logger) {
+func shutdown(ctx context.Context, srv server, name string, logger *slog.Logger) {
 	err := srv.Shutdown(ctx)
 	if err == nil {
 		return

@@ -1,0 +1,751 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// HitServer is the traffic listener's HTTP/1.1 server. Every connection
+// starts in its hit loop, which reads requests itself and answers those
+// that a fresh stored response answers (Fresh, normally
+// [Handler.ServeFresh]) without what net/http allocates per request: the
+// request, its header map, the response and the copy of its header map.
+// On a million-entry cache that garbage is what makes the collector mark
+// the whole cache again and again (docs/performance.md).
+//
+// The first request the loop does not answer, whatever the reason (not a
+// fresh hit, a body, a field it does not handle, a request it is not sure
+// it parses as net/http would), hands the connection, with every byte not
+// yet answered, to Server, which serves it from then on as it serves any
+// connection. The loop only answers requests it parsed completely: a GET
+// or HEAD in origin form, HTTP/1.1, one Host, token field names, values
+// of visible characters, no Content-Length, Transfer-Encoding,
+// Connection, Upgrade, Expect or TE, no repeated field, nothing
+// percent-encoded in the target. Anything else is net/http's to parse,
+// and to reject.
+//
+// Server's ReadHeaderTimeout, WriteTimeout, IdleTimeout (or ReadTimeout)
+// and MaxHeaderBytes apply to the loop as well.
+type HitServer struct {
+	Server *http.Server
+	Fresh  func(http.ResponseWriter, *http.Request) bool
+
+	mu       sync.Mutex
+	ln       net.Listener // the listener Serve accepts on
+	handoff  *handoffListener
+	conns    map[*hitConn]bool // value: idle, waiting for a request
+	closing  bool
+	loops    sync.WaitGroup // connections in the hit loop
+	serveErr chan error     // Server.Serve's result
+	readers  sync.Pool      // *bufio.Reader of hitHeadMax bytes
+	writers  sync.Pool      // *bufio.Writer
+}
+
+// hitHeadMax bounds the request head the loop reads (the size of its
+// read buffer); a longer one is handed over, under MaxHeaderBytes.
+const hitHeadMax = 4096
+
+// Serve accepts connections on ln until Shutdown or Close, and returns
+// http.ErrServerClosed then; other errors end it too. It serves only
+// once.
+func (s *HitServer) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.ln != nil || s.closing {
+		s.mu.Unlock()
+		return errors.New("proxy: HitServer.Serve called twice or after Shutdown")
+	}
+	s.ln = ln
+	s.handoff = &handoffListener{addr: ln.Addr(), conns: make(chan net.Conn), done: make(chan struct{})}
+	s.conns = make(map[*hitConn]bool)
+	s.serveErr = make(chan error, 1)
+	s.mu.Unlock()
+	go func() { s.serveErr <- s.Server.Serve(s.handoff) }()
+
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// As net/http does: wait a little and accept again.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				t := time.NewTimer(backoff)
+				<-t.C
+				continue
+			}
+			s.Close()
+			return err
+		}
+		backoff = 0
+		hc := s.track(c)
+		if hc == nil {
+			c.Close()
+			continue
+		}
+		go hc.serve()
+	}
+}
+
+func (s *HitServer) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// track registers a new connection, or returns nil when closing.
+func (s *HitServer) track(c net.Conn) *hitConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil
+	}
+	hc := newHitConn(s, c)
+	s.conns[hc] = false
+	s.loops.Add(1)
+	return hc
+}
+
+// setIdle marks hc idle (waiting for a request) or busy, and reports
+// false when the server is closing: the connection must end.
+func (s *HitServer) setIdle(hc *hitConn, idle bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[hc] = idle
+	return true
+}
+
+func (s *HitServer) untrack(hc *hitConn) {
+	s.mu.Lock()
+	delete(s.conns, hc)
+	s.mu.Unlock()
+	s.loops.Done()
+}
+
+// beginClose stops accepting and wakes the idle connections of the hit
+// loop, which then end; busy ones end after their response.
+func (s *HitServer) beginClose() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return
+	}
+	s.closing = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for hc, idle := range s.conns {
+		if idle {
+			hc.c.SetReadDeadline(time.Now())
+		}
+	}
+}
+
+// Shutdown stops the server gracefully, as [http.Server.Shutdown]: it
+// stops accepting, ends idle connections, waits for the hit loop's busy
+// ones and then shuts Server down, until ctx ends.
+func (s *HitServer) Shutdown(ctx context.Context) error {
+	s.beginClose()
+	done := make(chan struct{})
+	go func() { s.loops.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.closeLoops()
+	}
+	return s.Server.Shutdown(ctx)
+}
+
+// Close closes the listener and every connection at once, as
+// [http.Server.Close].
+func (s *HitServer) Close() error {
+	s.beginClose()
+	s.closeLoops()
+	return s.Server.Close()
+}
+
+func (s *HitServer) closeLoops() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for hc := range s.conns {
+		hc.c.Close()
+	}
+}
+
+// handoffListener is what Server serves: the connections the hit loop
+// hands over.
+type handoffListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	once  sync.Once
+	done  chan struct{}
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.addr }
+
+// give passes c to Server, or closes it when Server no longer accepts.
+func (l *handoffListener) give(c net.Conn) {
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+// prefixConn is a handed-over connection: the bytes the hit loop read but
+// did not answer come first.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// CloseWrite half-closes the connection when it can, as net/http does
+// before closing after an error.
+func (c *prefixConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return c.Conn.Close()
+}
+
+// hitConn is one connection in the hit loop. Everything a request needs
+// is reused from one request to the next: strings are kept while the
+// client sends the same bytes again, as keep-alive clients do.
+type hitConn struct {
+	s      *HitServer
+	c      net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	cancel context.CancelFunc
+
+	tmpl   http.Request // what every request starts from: the context, RemoteAddr
+	req    http.Request
+	url    url.URL
+	hdr    http.Header
+	target string // the last request target, and its path and query
+	path   string
+	query  string
+	host   string
+	fields []hitField // the last request's fields, in order
+	vals   []string   // backing of hdr's values
+	w      hitWriter
+}
+
+// hitField is one request field line as last seen: its raw name, the
+// canonical name and the value.
+type hitField struct {
+	raw, name, value string
+}
+
+func newHitConn(s *HitServer, c net.Conn) *hitConn {
+	base := context.Background()
+	if s.Server.BaseContext != nil {
+		base = s.Server.BaseContext(s.handoff)
+	}
+	ctx, cancel := context.WithCancel(context.WithValue(base, http.ServerContextKey, s.Server))
+	hc := &hitConn{s: s, c: c, cancel: cancel, hdr: make(http.Header)}
+	tmpl := (&http.Request{}).WithContext(context.WithValue(ctx, http.LocalAddrContextKey, c.LocalAddr()))
+	hc.tmpl = *tmpl
+	hc.tmpl.RemoteAddr = c.RemoteAddr().String()
+	hc.tmpl.Proto, hc.tmpl.ProtoMajor, hc.tmpl.ProtoMinor = "HTTP/1.1", 1, 1
+	hc.tmpl.Body = http.NoBody
+	hc.w.hdr = make(http.Header)
+	hc.w.hc = hc
+	return hc
+}
+
+// serve runs the hit loop until the connection ends or is handed over.
+func (hc *hitConn) serve() {
+	if r, ok := hc.s.readers.Get().(*bufio.Reader); ok {
+		hc.br = r
+		hc.br.Reset(hc.c)
+	} else {
+		hc.br = bufio.NewReaderSize(hc.c, hitHeadMax)
+	}
+	if w, ok := hc.s.writers.Get().(*bufio.Writer); ok {
+		hc.bw = w
+		hc.bw.Reset(hc.c)
+	} else {
+		hc.bw = bufio.NewWriterSize(hc.c, 4096)
+	}
+	handed := false
+	defer func() {
+		hc.cancel()
+		hc.br.Reset(nil)
+		hc.s.readers.Put(hc.br)
+		hc.bw.Reset(nil)
+		hc.s.writers.Put(hc.bw)
+		if !handed {
+			hc.c.Close()
+		}
+		hc.s.untrack(hc)
+	}()
+	srv := hc.s.Server
+	for {
+		if hc.br.Buffered() == 0 {
+			if !hc.s.setIdle(hc, true) {
+				return
+			}
+			idle := srv.IdleTimeout
+			if idle <= 0 {
+				idle = srv.ReadTimeout
+			}
+			hc.deadline(idle)
+			_, err := hc.br.Peek(1)
+			if !hc.s.setIdle(hc, false) || err != nil {
+				return
+			}
+		}
+		headTimeout := srv.ReadHeaderTimeout
+		if headTimeout <= 0 {
+			headTimeout = srv.ReadTimeout
+		}
+		hc.deadline(headTimeout)
+		head, ok, err := hc.readHead()
+		if err != nil {
+			return
+		}
+		if !ok || !hc.parse(head) {
+			handed = hc.handOver()
+			return
+		}
+		if srv.WriteTimeout > 0 {
+			hc.c.SetWriteDeadline(time.Now().Add(srv.WriteTimeout))
+		}
+		hc.w.reset(hc.req.Method == http.MethodHead)
+		if !hc.s.Fresh(&hc.w, &hc.req) {
+			if hc.w.touched {
+				return // wrote without answering: the connection is in doubt
+			}
+			handed = hc.handOver()
+			return
+		}
+		hc.br.Discard(len(head))
+		keep := hc.w.finish()
+		if hc.br.Buffered() == 0 || !keep {
+			if err := hc.bw.Flush(); err != nil || !keep {
+				return
+			}
+		}
+	}
+}
+
+// deadline sets the read deadline d from now, or none for d <= 0.
+func (hc *hitConn) deadline(d time.Duration) {
+	if d > 0 {
+		hc.c.SetReadDeadline(time.Now().Add(d))
+	} else {
+		hc.c.SetReadDeadline(time.Time{})
+	}
+}
+
+// readHead returns the buffered request head, through its empty line. ok
+// is false as soon as the head is one to hand over unread, so that
+// net/http answers it without waiting for more: a line the loop would not
+// answer (see headLinesOK), or a head longer than the buffer or
+// MaxHeaderBytes.
+func (hc *hitConn) readHead() (head []byte, ok bool, err error) {
+	limit := hitHeadMax
+	if m := hc.s.Server.MaxHeaderBytes; m > 0 && m < limit {
+		limit = m
+	}
+	for {
+		buf, _ := hc.br.Peek(hc.br.Buffered())
+		if !headLinesOK(buf) {
+			return nil, false, nil
+		}
+		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+			return buf[:i+4], true, nil
+		}
+		if len(buf) >= limit {
+			return nil, false, nil
+		}
+		if _, err := hc.br.Peek(len(buf) + 1); err != nil {
+			return nil, false, err
+		}
+	}
+}
+
+// headLinesOK reports whether the start of a request head, buf, may still
+// be one the loop answers: it starts like "GET " or "HEAD ", no line ends
+// in a bare LF, the request line ends in " HTTP/1.1" and every complete
+// field line is a valid name, a colon and a value of visible characters.
+// parse checks the rest once the head is complete.
+func headLinesOK(buf []byte) bool {
+	if !bytes.HasPrefix(buf, []byte("GET ")) && !bytes.HasPrefix([]byte("GET "), buf) &&
+		!bytes.HasPrefix(buf, []byte("HEAD ")) && !bytes.HasPrefix([]byte("HEAD "), buf) {
+		return false
+	}
+	for n := 0; ; n++ {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			return true
+		}
+		if i == 0 || buf[i-1] != '\r' {
+			return false
+		}
+		line := buf[:i-1]
+		buf = buf[i+1:]
+		switch {
+		case n == 0:
+			if !bytes.HasSuffix(line, []byte(" HTTP/1.1")) {
+				return false
+			}
+		case len(line) == 0:
+			return true // the end of the head
+		default:
+			colon := bytes.IndexByte(line, ':')
+			if colon <= 0 || !validFieldName(line[:colon]) || !validFieldValue(line[colon+1:]) {
+				return false
+			}
+		}
+	}
+}
+
+// handOver gives the connection to Server with the bytes not answered,
+// after writing out the answers already made. It reports whether it did.
+func (hc *hitConn) handOver() bool {
+	if err := hc.bw.Flush(); err != nil {
+		return false
+	}
+	buf, _ := hc.br.Peek(hc.br.Buffered())
+	pc := &prefixConn{Conn: hc.c, prefix: bytes.Clone(buf)}
+	hc.c.SetDeadline(time.Time{})
+	hc.s.handoff.give(pc)
+	return true
+}
+
+// parse reads head into hc.req and reports whether the hit loop may
+// answer it (see HitServer).
+func (hc *hitConn) parse(head []byte) bool {
+	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
+	var method string
+	switch {
+	case bytes.HasPrefix(line, []byte("GET ")):
+		method, line = http.MethodGet, line[4:]
+	case bytes.HasPrefix(line, []byte("HEAD ")):
+		method, line = http.MethodHead, line[5:]
+	default:
+		return false
+	}
+	target, proto, ok := bytes.Cut(line, []byte(" "))
+	if !ok || string(proto) != "HTTP/1.1" || !validTarget(target) {
+		return false
+	}
+	if string(target) != hc.target {
+		hc.target = string(target)
+		hc.path, hc.query, _ = strings.Cut(hc.target, "?")
+	}
+
+	clear(hc.hdr)
+	hc.vals = hc.vals[:0]
+	host := false
+	n := 0
+	for len(rest) > 2 { // the head ends with the empty line's CRLF
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return false
+		}
+		name, value := line[:colon], trimOWS(line[colon+1:])
+		if !validFieldName(name) || !validFieldValue(value) {
+			return false
+		}
+		if n == len(hc.fields) {
+			hc.fields = append(hc.fields, hitField{})
+		}
+		f := &hc.fields[n]
+		n++
+		if string(name) != f.raw {
+			f.raw = string(name)
+			f.name = http.CanonicalHeaderKey(f.raw)
+		}
+		if string(value) != f.value {
+			f.value = string(value)
+		}
+		switch f.name {
+		case "Host":
+			if host || !validHost(f.value) {
+				return false
+			}
+			host = true
+			hc.host = f.value
+			continue
+		case "Content-Length", "Transfer-Encoding", "Connection", "Upgrade", "Expect", "Te",
+			"Keep-Alive", "Proxy-Connection", "Trailer":
+			return false
+		}
+		if _, dup := hc.hdr[f.name]; dup {
+			return false
+		}
+		hc.vals = append(hc.vals, f.value)
+		i := len(hc.vals)
+		hc.hdr[f.name] = hc.vals[i-1 : i : i]
+	}
+	if !host {
+		return false
+	}
+	hc.req = hc.tmpl
+	hc.url = url.URL{Path: hc.path, RawQuery: hc.query}
+	hc.req.Method = method
+	hc.req.URL = &hc.url
+	hc.req.Header = hc.hdr
+	hc.req.Host = hc.host
+	hc.req.RequestURI = hc.target
+	return true
+}
+
+// validTarget reports an origin-form target (RFC 9112 §3.2.1) of
+// characters that need no decoding: "/" followed by unreserved and
+// sub-delims characters, ":", "@", "/" and, in the query, "?". A
+// percent-encoded one is net/http's to decode.
+func validTarget(t []byte) bool {
+	if len(t) == 0 || t[0] != '/' {
+		return false
+	}
+	for _, c := range t {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:@/?", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldName reports a token (RFC 9110 §5.1).
+func validFieldName(b []byte) bool {
+	for _, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// validFieldValue reports a value of visible ASCII characters, spaces and
+// tabs (RFC 9110 §5.5 without obs-text).
+func validFieldValue(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' && c != '\t' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost reports a Host of a reg-name or IP literal and an optional
+// port, with nothing to decode.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-' || c == '.' || c == ':' || c == '[' || c == ']' || c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func trimOWS(b []byte) []byte {
+	return bytes.TrimFunc(b, func(r rune) bool { return r == ' ' || r == '\t' })
+}
+
+// hitWriter is the hit loop's http.ResponseWriter. It writes what
+// net/http's would for the same calls: the status line, the fields in
+// name order, Date when missing, no Content-Length (nor Content-Type on a
+// 304) where no body is allowed, a sniffed Content-Type when none is set,
+// no body for HEAD, and a body without a Content-Length held until the
+// handler returns and then framed by its length.
+type hitWriter struct {
+	hc      *hitConn
+	hdr     http.Header
+	keys    []string
+	head    bool   // a HEAD request
+	touched bool   // WriteHeader or Write was called
+	status  int    // 0 until WriteHeader
+	wrote   bool   // the head is written out
+	clen    int64  // the Content-Length set, -1 if none
+	n       int64  // body bytes written
+	pending []byte // the body while there is no Content-Length
+}
+
+func (w *hitWriter) reset(head bool) {
+	clear(w.hdr)
+	w.head, w.touched, w.status, w.wrote, w.clen, w.n = head, false, 0, false, -1, 0
+	w.pending = w.pending[:0]
+}
+
+func (w *hitWriter) Header() http.Header { return w.hdr }
+
+func (w *hitWriter) WriteHeader(code int) {
+	w.touched = true
+	if w.status != 0 || code < 200 || code > 999 {
+		return // informational responses are not sent from the hit loop
+	}
+	w.status = code
+	if v := w.hdr["Content-Length"]; len(v) == 1 && bodyAllowed(code) {
+		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n >= 0 {
+			w.clen = n
+		}
+	}
+}
+
+func (w *hitWriter) Write(p []byte) (int, error) {
+	w.touched = true
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !bodyAllowed(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.head {
+		return len(p), nil // the head is written by finish, with no sniffing
+	}
+	if w.clen < 0 {
+		w.pending = append(w.pending, p...)
+		return len(p), nil
+	}
+	if !w.wrote {
+		w.writeHead(p, -1)
+	}
+	if w.clen >= 0 && w.n+int64(len(p)) > w.clen {
+		return 0, http.ErrContentLength
+	}
+	n, err := w.hc.bw.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+// finish completes the response after the handler returned and reports
+// whether the connection may carry another request.
+func (w *hitWriter) finish() bool {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.wrote {
+		return w.head || !bodyAllowed(w.status) || w.n == w.clen
+	}
+	if w.clen >= 0 || w.head || !bodyAllowed(w.status) {
+		w.writeHead(nil, -1)
+		return w.clen <= 0 || w.head || !bodyAllowed(w.status)
+	}
+	w.writeHead(w.pending, len(w.pending))
+	_, err := w.hc.bw.Write(w.pending)
+	return err == nil
+}
+
+// writeHead writes the status line and fields; p is the first body data,
+// for sniffing a missing Content-Type, and length, unless negative, the
+// Content-Length to add.
+func (w *hitWriter) writeHead(p []byte, length int) {
+	w.wrote = true
+	bw := w.hc.bw
+	bw.WriteString("HTTP/1.1 ")
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(w.status), 10))
+	bw.WriteByte(' ')
+	bw.WriteString(http.StatusText(w.status))
+	bw.WriteString("\r\n")
+
+	w.keys = w.keys[:0]
+	for k := range w.hdr {
+		w.keys = append(w.keys, k)
+	}
+	slices.Sort(w.keys)
+	for _, k := range w.keys {
+		if suppressed(w.status, k) {
+			continue
+		}
+		for _, v := range w.hdr[k] {
+			if strings.ContainsAny(v, "\r\n") {
+				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+			}
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(strings.Trim(v, " \t"))
+			bw.WriteString("\r\n")
+		}
+	}
+	if w.hdr["Date"] == nil {
+		bw.WriteString("Date: ")
+		bw.Write(time.Now().UTC().AppendFormat(bw.AvailableBuffer(), http.TimeFormat))
+		bw.WriteString("\r\n")
+	}
+	if bodyAllowed(w.status) {
+		if _, ok := w.hdr["Content-Type"]; !ok && len(p) > 0 && w.hdr.Get("Content-Encoding") == "" {
+			bw.WriteString("Content-Type: ")
+			bw.WriteString(http.DetectContentType(p))
+			bw.WriteString("\r\n")
+		}
+		if length >= 0 {
+			bw.WriteString("Content-Length: ")
+			bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(length), 10))
+			bw.WriteString("\r\n")
+		}
+	}
+	bw.WriteString("\r\n")
+}
+
+// suppressed reports the fields net/http leaves out of a response with
+// status code: Transfer-Encoding always (the loop frames by
+// Content-Length), Content-Length where no body is allowed, and
+// Content-Type on a 304.
+func suppressed(code int, k string) bool {
+	switch k {
+	case "Transfer-Encoding", "Connection":
+		return true
+	case "Content-Length":
+		return !bodyAllowed(code)
+	case "Content-Type":
+		return code == http.StatusNotModified
+	}
+	return false
+}

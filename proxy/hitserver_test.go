@@ -1,0 +1,431 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// hitResponder writes the test responses both servers give: a path under
+// /hit/ names one, anything else is not a hit.
+func hitResponder(w http.ResponseWriter, r *http.Request) bool {
+	hd := w.Header()
+	switch r.URL.Path {
+	case "/hit/204":
+		hd["Etag"] = []string{`"a"`}
+		hd["Date"] = []string{"Wed, 25 Nov 2026 09:35:02 GMT"}
+		hd["Content-Length"] = []string{"0"}
+		w.WriteHeader(http.StatusNoContent)
+	case "/hit/200":
+		hd["Content-Type"] = []string{"application/json"}
+		hd["Content-Length"] = []string{"9"}
+		hd["Cache-Status"] = []string{"cacheproxy; hit"}
+		hd["Vary"] = []string{"Accept", "Accept-Encoding"}
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"a": 1}`+"\n")
+	case "/hit/304":
+		hd["Content-Type"] = []string{"application/json"}
+		hd["Content-Length"] = []string{"9"}
+		hd["Etag"] = []string{`"a"`}
+		w.WriteHeader(http.StatusNotModified)
+	case "/hit/sniff": // no Content-Type, no Content-Length: net/http sniffs and frames
+		hd["Content-Length"] = []string{"14"}
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "<html></html>\n")
+	case "/hit/newline": // a value with CR LF: net/http writes spaces
+		hd["X-Odd"] = []string{"a\r\nb", " padded "}
+		hd["Content-Length"] = []string{"2"}
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "ok")
+	case "/hit/nolength": // no Content-Length: the connection must end with the body
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "body without a length")
+	default:
+		return false
+	}
+	return true
+}
+
+// hitServers starts a plain http.Server and a HitServer over the same
+// responses, on 127.0.0.1, and returns their addresses and the count of
+// requests the hit loop answered.
+func hitServers(t *testing.T, srvOpts func(*http.Server)) (plain, hit string, answered *atomic.Int64) {
+	t.Helper()
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hitResponder(w, r) {
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "net/http: %s %s %s host=%q body=%t\n", r.Method, r.URL, r.Proto, r.Host, r.ContentLength != 0)
+	})
+	answered = new(atomic.Int64)
+	start := func(serve func(net.Listener) error) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go serve(ln)
+		return ln.Addr().String()
+	}
+	ps := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	if srvOpts != nil {
+		srvOpts(ps)
+		srvOpts(hs)
+	}
+	h := &HitServer{Server: hs, Fresh: func(w http.ResponseWriter, r *http.Request) bool {
+		ok := hitResponder(w, r)
+		if ok {
+			answered.Add(1)
+		}
+		return ok
+	}}
+	plain = start(ps.Serve)
+	hit = start(h.Serve)
+	t.Cleanup(func() { ps.Close(); h.Close() })
+	return plain, hit, answered
+}
+
+// exchange sends raw on a new connection, half-closes it and returns
+// every response read, normalised (status, fields but Date, body), and
+// whether the server closed the connection after them.
+func exchangeRaw(t *testing.T, addr, raw string, methods ...string) []string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	br := bufio.NewReader(c)
+	var out []string
+	for i := 0; ; i++ {
+		method := http.MethodGet
+		if i < len(methods) {
+			method = methods[i]
+		}
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				out = append(out, "read error: "+err.Error())
+			}
+			return out
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			out = append(out, "body error: "+err.Error())
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s close=%t\n", resp.Status, resp.Close)
+		keys := slices.Sorted(func(yield func(string) bool) {
+			for k := range resp.Header {
+				if k != "Date" && !yield(k) {
+					return
+				}
+			}
+		})
+		for _, k := range keys {
+			fmt.Fprintf(&b, "%s: %q\n", k, resp.Header[k])
+		}
+		if resp.Header.Get("Date") == "" {
+			b.WriteString("(no Date)\n")
+		}
+		fmt.Fprintf(&b, "\n%q", body)
+		out = append(out, b.String())
+	}
+}
+
+// TestHitServerAnswersAsNetHTTP sends each request to net/http alone and to
+// the HitServer, whose loop answers it: the responses must be the same
+// (RFC 9112 §6: framing; RFC 9110 §6.6.1: Date; §15.3.5, §15.4.5: no body
+// on 204 and 304).
+func TestHitServerAnswersAsNetHTTP(t *testing.T) {
+	t.Parallel()
+	plain, hit, answered := hitServers(t, nil)
+	tests := []struct {
+		name    string
+		raw     string
+		methods []string
+		loop    int64 // requests the loop must answer
+	}{
+		{"204 keeps no Content-Length (RFC 9110 §8.6)", "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
+		{"200 with several values", "GET /hit/200 HTTP/1.1\r\nHost: a\r\nAccept: */*\r\nUser-Agent: t\r\n\r\n", nil, 1},
+		{"304 drops Content-Length and Content-Type", "GET /hit/304 HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"a\"\r\n\r\n", nil, 1},
+		{"a missing Content-Type is sniffed", "GET /hit/sniff HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
+		{"CR LF in a value becomes spaces", "GET /hit/newline HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
+		{"no Content-Length: framed by the body's length", "GET /hit/nolength HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 2},
+		{"HEAD has no body (RFC 9110 §9.3.2)", "HEAD /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n", []string{"HEAD"}, 1},
+		{"query and sub-delims in the target", "GET /hit/204?a=1&b=c,d;e HTTP/1.1\r\nHost: a:8080\r\n\r\n", nil, 1},
+		{"keep-alive, pipelined", "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\nHEAD /hit/200 HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n", []string{"GET", "HEAD", "GET"}, 3},
+		{"hits, then a miss hands over with the rest", "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\nGET /miss HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := exchangeRaw(t, plain, tt.raw, tt.methods...)
+			before := answered.Load()
+			got := exchangeRaw(t, hit, tt.raw, tt.methods...)
+			if !slices.Equal(got, want) {
+				t.Errorf("hit loop answered\n%s\nnet/http answered\n%s", strings.Join(got, "\n---\n"), strings.Join(want, "\n---\n"))
+			}
+			if n := answered.Load() - before; n != tt.loop {
+				t.Errorf("the hit loop answered %d requests; want %d", n, tt.loop)
+			}
+		})
+	}
+}
+
+// TestHitServerHandsOver sends requests the loop must not answer, even
+// though its Fresh would: net/http must parse, answer or reject each, as
+// it does alone (RFC 9112 §2.2, §3, §5, §6.1, §6.3, §9.3).
+func TestHitServerHandsOver(t *testing.T) {
+	t.Parallel()
+	plain, hit, answered := hitServers(t, func(s *http.Server) { s.MaxHeaderBytes = 8192 })
+	long := strings.Repeat("x", 5000)
+	tests := []struct{ name, raw string }{
+		{"POST", "POST /hit/204 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"},
+		{"a body on a GET", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"},
+		{"chunked GET", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"},
+		{"smuggling: Content-Length and Transfer-Encoding", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+		{"Connection: close", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"},
+		{"HTTP/1.0", "GET /hit/204 HTTP/1.0\r\nHost: a\r\n\r\n"},
+		{"HTTP/1.0 keep-alive", "GET /hit/204 HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n"},
+		{"absolute form", "GET http://a/hit/204 HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"percent-encoded target", "GET /hit/%32%30%34 HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"fragment in the target", "GET /hit/204#x HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"asterisk form", "GET * HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"obs-fold", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n 2\r\n\r\n"},
+		{"bare LF", "GET /hit/204 HTTP/1.1\nHost: a\n\n"},
+		{"bare LF after the request line", "GET /hit/204 HTTP/1.1\r\nHost: a\n\r\n"},
+		{"no Host", "GET /hit/204 HTTP/1.1\r\n\r\n"},
+		{"two Hosts", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
+		{"Host with a space", "GET /hit/204 HTTP/1.1\r\nHost: a b\r\n\r\n"},
+		{"a repeated field", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nAccept: a\r\nAccept: b\r\n\r\n"},
+		{"space before the colon", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nX-A : 1\r\n\r\n"},
+		{"control character in a value", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nX-A: \x01\r\n\r\n"},
+		{"obs-text in a value", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nX-A: \xff\r\n\r\n"},
+		{"a field longer than the loop's buffer", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nX-Long: " + long + "\r\n\r\n"},
+		{"Expect: 100-continue", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"},
+		{"Upgrade", "GET /hit/204 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"},
+		{"lower-case method", "get /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"two spaces", "GET  /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"garbage", "BLAH\r\n\r\n"},
+		{"a TLS ClientHello", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"},
+		{"an empty line first", "\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := exchangeRaw(t, plain, tt.raw)
+			before := answered.Load()
+			got := exchangeRaw(t, hit, tt.raw)
+			if n := answered.Load() - before; n != 0 {
+				t.Errorf("the hit loop answered %d requests; want none, net/http's to parse", n)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("HitServer answered\n%s\nnet/http alone answered\n%s", strings.Join(got, "\n---\n"), strings.Join(want, "\n---\n"))
+			}
+		})
+	}
+}
+
+// TestHitServerWaitsForNoMoreThanNetHTTP checks that a request the loop
+// cannot answer is handed over as soon as its first line shows it, not
+// after the whole head: net/http answers "BLAH" at once.
+func TestHitServerWaitsForNoMoreThanNetHTTP(t *testing.T) {
+	t.Parallel()
+	_, hit, _ := hitServers(t, nil)
+	c, err := net.Dial("tcp", hit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "BLAH\r\n") // no end of head, connection left open
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer to a malformed request line: %v", err)
+	}
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d; want 400 from net/http", resp.StatusCode)
+	}
+}
+
+// TestHitServerShutdown checks that Shutdown ends idle connections of the
+// loop and of net/http, and Serve returns http.ErrServerClosed.
+func TestHitServerShutdown(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &HitServer{Server: &http.Server{Handler: http.NotFoundHandler()}, Fresh: hitResponder}
+	served := make(chan error, 1)
+	go func() { served <- h.Serve(ln) }()
+
+	dial := func(raw string) (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, raw)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		return c, br
+	}
+	_, inLoop := dial("GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n")
+	_, handed := dial("GET /miss HTTP/1.1\r\nHost: a\r\n\r\n")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown = %v; want nil", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve = %v; want http.ErrServerClosed", err)
+	}
+	for name, br := range map[string]*bufio.Reader{"in the hit loop": inLoop, "handed over": handed} {
+		if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+			t.Errorf("idle connection %s: read %v after Shutdown; want EOF", name, err)
+		}
+	}
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Errorf("the listener still accepts after Shutdown")
+	}
+}
+
+// TestHitServerAllocations makes "a hit served by the loop allocates
+// nothing" a test: the request, its fields and the response are reused.
+func TestHitServerAllocations(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A responder that allocates nothing itself, as Handler.ServeFresh.
+	ct, cl, date := []string{"application/json"}, []string{"9"}, []string{"Wed, 25 Nov 2026 09:35:02 GMT"}
+	body := []byte(`{"a": 1}` + "\n")
+	fresh := func(w http.ResponseWriter, r *http.Request) bool {
+		hd := w.Header()
+		hd["Content-Type"], hd["Content-Length"], hd["Date"] = ct, cl, date
+		w.WriteHeader(http.StatusOK)
+		w.Write(body)
+		return true
+	}
+	h := &HitServer{Server: &http.Server{Handler: http.NotFoundHandler()}, Fresh: fresh}
+	go h.Serve(ln)
+	t.Cleanup(func() { h.Close() })
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	req := []byte("GET /hit/200 HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n")
+	// The response's length, read once.
+	c.Write(req)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	// The length of one response on the wire: the second, read whole.
+	c.Write(req)
+	n := 1
+	for {
+		buf, err := br.Peek(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.HasSuffix(buf, body) {
+			break
+		}
+		n++
+	}
+	br.Discard(n)
+	buf := make([]byte, n)
+	allocs := testing.AllocsPerRun(200, func() {
+		c.Write(req)
+		if _, err := io.ReadFull(br, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs >= 1 {
+		t.Errorf("a hit through the loop allocates %.1f objects (client included); want 0", allocs)
+	}
+}
+
+// FuzzHitParse checks the loop's parser against net/http's: whatever head
+// the loop would answer, http.ReadRequest reads as the same GET or HEAD,
+// target, Host and fields, with no body and ending at the same byte.
+func FuzzHitParse(f *testing.F) {
+	f.Add([]byte("GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n"))
+	f.Add([]byte("HEAD /a/b?c=d&e HTTP/1.1\r\nhost: example.com:8080\r\nAccept:  */* \r\nx-y:\r\n\r\nGET / HTTP/1.1\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\", W/\"y\"\r\nCache-Control: max-age=0\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) > hitHeadMax {
+			return
+		}
+		c1, c2 := net.Pipe()
+		defer c1.Close()
+		defer c2.Close()
+		hc := newHitConn(&HitServer{Server: &http.Server{}}, c1)
+		defer hc.cancel()
+		if !headLinesOK(raw) {
+			return
+		}
+		i := bytes.Index(raw, []byte("\r\n\r\n"))
+		if i < 0 {
+			return
+		}
+		head := raw[:i+4]
+		if !hc.parse(head) {
+			return
+		}
+		br := bufio.NewReader(bytes.NewReader(raw))
+		want, err := http.ReadRequest(br)
+		if err != nil {
+			t.Fatalf("the loop answers %q; net/http rejects it: %v", head, err)
+		}
+		if consumed := len(raw) - br.Buffered(); consumed != len(head) {
+			t.Errorf("net/http read %d bytes of head and body; the loop %d", consumed, len(head))
+		}
+		got := &hc.req
+		if got.Method != want.Method || got.Host != want.Host || got.RequestURI != want.RequestURI ||
+			got.URL.Path != want.URL.Path || got.URL.RawQuery != want.URL.RawQuery || got.URL.RawPath != want.URL.RawPath {
+			t.Errorf("loop: %s %q host %q path %q query %q; net/http: %s %q host %q path %q query %q",
+				got.Method, got.RequestURI, got.Host, got.URL.Path, got.URL.RawQuery,
+				want.Method, want.RequestURI, want.Host, want.URL.Path, want.URL.RawQuery)
+		}
+		if want.ContentLength != 0 || want.TransferEncoding != nil || want.Close {
+			t.Errorf("net/http sees a body or a close (length %d, TE %q, close %t) the loop does not", want.ContentLength, want.TransferEncoding, want.Close)
+		}
+		if len(got.Header) != len(want.Header) {
+			t.Errorf("loop fields %q; net/http %q", got.Header, want.Header)
+		}
+		for k, v := range want.Header {
+			if !slices.Equal(got.Header[k], v) {
+				t.Errorf("field %q: loop %q, net/http %q", k, got.Header[k], v)
+			}
+		}
+	})
+}
