@@ -12,7 +12,8 @@ import (
 // StoreOptions configures a Store.
 type StoreOptions struct {
 	// MaxBytes is the capacity: the sum of stored Resource costs
-	// (Resource.Cost) ristretto keeps below. Required, > 0.
+	// (Resource.Cost plus KeyCost of the key) ristretto keeps below.
+	// Required, > 0.
 	MaxBytes int64
 	// ExpectedEntries sizes ristretto's admission counters (NumCounters is
 	// ten times it). Zero means MaxBytes / 4096, at least 1000 and at most

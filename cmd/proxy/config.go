@@ -86,7 +86,8 @@ type UpstreamConfig struct {
 
 // CacheConfig is the [cache] table: the in-memory store.
 type CacheConfig struct {
-	// MaxBytes is the capacity (stored headers and bodies).
+	// MaxBytes is the capacity: what stored responses cost (bodies,
+	// fields, keys and per-entry bookkeeping, cache.EntryOverhead).
 	MaxBytes Size `toml:"max_bytes"`
 	// ExpectedEntries sizes the admission counters. 0 means max_bytes /
 	// 4096, at least 1000.
