@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -174,19 +175,31 @@ func waitInserted(t *testing.T, admin string, n int) {
 // rawClient sends requests over one keep-alive connection and parses the
 // responses strictly.
 type rawClient struct {
-	t  *testing.T
-	c  net.Conn
-	br *bufio.Reader
+	t    *testing.T
+	addr string
+	c    net.Conn
+	br   *bufio.Reader
+	// perRequest opens a new connection for every request, so that each
+	// starts in the program's hit loop (a connection that carried a miss
+	// is net/http's from then on).
+	perRequest bool
 }
 
 func dialRaw(t *testing.T, addr string) *rawClient {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	rc := &rawClient{t: t, addr: addr}
+	rc.dial()
+	return rc
+}
+
+func (rc *rawClient) dial() {
+	rc.t.Helper()
+	c, err := net.Dial("tcp", rc.addr)
 	if err != nil {
-		t.Fatal(err)
+		rc.t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	return &rawClient{t: t, c: c, br: bufio.NewReader(c)}
+	rc.t.Cleanup(func() { c.Close() })
+	rc.c, rc.br = c, bufio.NewReader(c)
 }
 
 type rawResponse struct {
@@ -211,6 +224,10 @@ func (rc *rawClient) do(method, path string, header ...string) rawResponse {
 	} else {
 		b.WriteString("\r\n")
 	}
+	if rc.perRequest {
+		rc.c.Close()
+		rc.dial()
+	}
 	rc.c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.WriteString(rc.c, b.String()); err != nil {
 		rc.t.Fatalf("%s %s: write: %v", method, path, err)
@@ -232,11 +249,37 @@ func (rc *rawClient) do(method, path string, header ...string) rawResponse {
 	return rawResponse{status: resp.StatusCode, header: resp.Header, body: string(body), err: err}
 }
 
+// TestBlackBox runs the behaviours below against the program as it runs by
+// default, over one connection (the hit loop hands it to net/http at the
+// first miss) and over a connection per request (every hit answered by
+// the hit loop), and with [server] hit_loop = false, everything through
+// net/http.
 func TestBlackBox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the program")
 	}
 	t.Parallel()
+	noLoop := filepath.Join(t.TempDir(), "net-http.toml")
+	if err := os.WriteFile(noLoop, []byte("[server]\nhit_loop = false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		perRequest bool
+		args       []string
+	}{
+		{"one connection", false, nil},
+		{"a connection per request", true, nil},
+		{"net/http only", false, []string{"-config", noLoop}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			blackBox(t, tc.perRequest, tc.args...)
+		})
+	}
+}
+
+func blackBox(t *testing.T, perRequest bool, args ...string) {
 	ok := func(extra, body string) string {
 		return fmt.Sprintf("HTTP/1.1 200 OK\r\nDate: %s\r\n%sContent-Length: %d\r\n\r\n%s", now(), extra, len(body), body)
 	}
@@ -289,8 +332,9 @@ func TestBlackBox(t *testing.T) {
 			return "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
 		},
 	})
-	listen, admin := startProgram(t, "-listen", "127.0.0.1:0", "-upstream", "http://"+o.ln.Addr().String(), "-admin-listen", "127.0.0.1:0")
+	listen, admin := startProgram(t, append([]string{"-listen", "127.0.0.1:0", "-upstream", "http://" + o.ln.Addr().String(), "-admin-listen", "127.0.0.1:0"}, args...)...)
 	c := dialRaw(t, listen)
+	c.perRequest = perRequest
 	hits, misses := 0, 0
 
 	inserted := 0

@@ -98,7 +98,8 @@ func serve(ctx context.Context, cfg *Config, e env) error {
 	}), slog.NewLogLogger(logger.With("server", "admin").Handler(), slog.LevelWarn))
 
 	var traffic server = srv
-	if cfg.Server.HitLoop {
+	if cfg.Server.HitLoop && proxy.Mode(cfg.Mode) != proxy.Forward {
+		// Forward mode's absolute-form requests are never the loop's.
 		traffic = &proxy.HitServer{Server: srv, Fresh: a.serveFresh}
 	}
 	errc := make(chan error, 2)
