@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,7 +38,10 @@ import (
 // and to reject.
 //
 // Server's ReadHeaderTimeout, WriteTimeout, IdleTimeout (or ReadTimeout)
-// and MaxHeaderBytes apply to the loop as well.
+// and MaxHeaderBytes apply to the loop as well, and a panic in Fresh is
+// recovered and logged to Server's ErrorLog, closing the connection, as
+// net/http does. ConnState and ConnContext see handed-over connections
+// only.
 type HitServer struct {
 	Server *http.Server
 	Fresh  func(http.ResponseWriter, *http.Request) bool
@@ -97,6 +102,15 @@ func (s *HitServer) Serve(ln net.Listener) error {
 			continue
 		}
 		go hc.serve()
+	}
+}
+
+// logf logs to Server's ErrorLog, or the log package's logger.
+func (s *HitServer) logf(format string, args ...any) {
+	if s.Server.ErrorLog != nil {
+		s.Server.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
 	}
 }
 
@@ -309,6 +323,12 @@ func (hc *hitConn) serve() {
 	}
 	handed := false
 	defer func() {
+		if err := recover(); err != nil && err != http.ErrAbortHandler {
+			const size = 64 << 10
+			buf := make([]byte, size)
+			buf = buf[:runtime.Stack(buf, false)]
+			hc.s.logf("http: panic serving %v: %v\n%s", hc.c.RemoteAddr(), err, buf)
+		}
 		hc.cancel()
 		hc.br.Reset(nil)
 		hc.s.readers.Put(hc.br)

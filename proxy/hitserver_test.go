@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -429,3 +431,45 @@ func FuzzHitParse(f *testing.F) {
 		}
 	})
 }
+
+// TestHitServerRecoversPanics checks that a panic in Fresh closes that
+// connection and is logged, as net/http does with a handler's, and that
+// the server goes on serving.
+func TestHitServerRecoversPanics(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	errLog := log.New(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.Write(p)
+	}), "", 0)
+	h := &HitServer{Server: &http.Server{Handler: http.NotFoundHandler(), ErrorLog: errLog}, Fresh: func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/panic" {
+			panic("boom")
+		}
+		return hitResponder(w, r)
+	}}
+	go h.Serve(ln)
+	t.Cleanup(func() { h.Close() })
+
+	if got := exchangeRaw(t, ln.Addr().String(), "GET /panic HTTP/1.1\r\nHost: a\r\n\r\n"); len(got) != 0 {
+		t.Errorf("a panicking request got %q; want the connection closed", got)
+	}
+	mu.Lock()
+	if !strings.Contains(logged.String(), "panic serving") || !strings.Contains(logged.String(), "boom") {
+		t.Errorf("ErrorLog got %q; want the panic and its stack", logged.String())
+	}
+	mu.Unlock()
+	if got := exchangeRaw(t, ln.Addr().String(), "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n"); len(got) != 1 || !strings.HasPrefix(got[0], "204 No Content") {
+		t.Errorf("after a panic, a hit got %q; want a 204", got)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
