@@ -65,6 +65,9 @@ const hitHeadMax = 4096
 // http.ErrServerClosed then; other errors end it too. It serves only
 // once.
 func (s *HitServer) Serve(ln net.Listener) error {
+	if s.Server == nil || s.Server.Handler == nil || s.Fresh == nil {
+		return errors.New("proxy: HitServer needs a Server with a Handler, and Fresh")
+	}
 	s.mu.Lock()
 	if s.ln != nil || s.closing {
 		s.mu.Unlock()
@@ -376,8 +379,7 @@ func (hc *hitConn) serve() {
 			if hc.w.touched {
 				return // wrote without answering: the connection is in doubt
 			}
-			handed = hc.handOver()
-			return
+			hc.serveFull()
 		}
 		hc.br.Discard(len(head))
 		keep := hc.w.finish()
@@ -387,6 +389,16 @@ func (hc *hitConn) serve() {
 			}
 		}
 	}
+}
+
+// serveFull answers the parsed request through Server.Handler: a miss, a
+// stale entry, anything but a fresh hit. The handler gets a request of its
+// own, which it may keep (a fill goroutine may outlive it), with a context
+// cancelled when it returns.
+func (hc *hitConn) serveFull() {
+	ctx, cancel := context.WithCancel(hc.req.Context())
+	defer cancel()
+	hc.s.Server.Handler.ServeHTTP(&hc.w, hc.req.Clone(ctx))
 }
 
 // deadline sets the read deadline d from now, or none for d <= 0.
@@ -619,28 +631,35 @@ func trimOWS(b []byte) []byte {
 	return bytes.TrimFunc(b, func(r rune) bool { return r == ' ' || r == '\t' })
 }
 
-// hitWriter is the hit loop's http.ResponseWriter. It writes what
-// net/http's would for the same calls: the status line, the fields in
-// name order, Date when missing, no Content-Length (nor Content-Type on a
-// 304) where no body is allowed, a sniffed Content-Type when none is set,
-// no body for HEAD, and a body without a Content-Length held until the
-// handler returns and then framed by its length.
+// hitWriter is the loop's http.ResponseWriter. It writes what net/http's
+// would for the same calls: the status line and the fields in name order;
+// Date when missing; no Content-Length (nor Content-Type on a 304) where
+// no body is allowed; a sniffed Content-Type when none is set; no body for
+// HEAD. A body without a Content-Length is held up to 2 KiB: a handler
+// that returns by then gets it framed by its length, one that writes more
+// or flushes gets chunked transfer coding, with the trailers it declares.
+// 1xx responses are written at once.
 type hitWriter struct {
 	hc      *hitConn
 	hdr     http.Header
 	keys    []string
 	head    bool   // a HEAD request
-	touched bool   // WriteHeader or Write was called
+	touched bool   // WriteHeader, Write or Flush was called
 	status  int    // 0 until WriteHeader
-	wrote   bool   // the head is written out
+	wrote   bool   // the final head is written out
+	chunked bool   // the body goes in chunks
 	clen    int64  // the Content-Length set, -1 if none
 	n       int64  // body bytes written
-	pending []byte // the body while there is no Content-Length
+	pending []byte // the body held while there is no Content-Length
 }
+
+// hitHoldMax is how much of a body without a Content-Length is held
+// before chunking, as net/http's bufferBeforeChunkingSize.
+const hitHoldMax = 2048
 
 func (w *hitWriter) reset(head bool) {
 	clear(w.hdr)
-	w.head, w.touched, w.status, w.wrote, w.clen, w.n = head, false, 0, false, -1, 0
+	w.head, w.touched, w.status, w.wrote, w.chunked, w.clen, w.n = head, false, 0, false, false, -1, 0
 	w.pending = w.pending[:0]
 }
 
@@ -648,8 +667,14 @@ func (w *hitWriter) Header() http.Header { return w.hdr }
 
 func (w *hitWriter) WriteHeader(code int) {
 	w.touched = true
-	if w.status != 0 || code < 200 || code > 999 {
-		return // informational responses are not sent from the hit loop
+	if w.status != 0 || code < 100 || code > 999 {
+		return
+	}
+	if code < 200 {
+		if code != http.StatusSwitchingProtocols {
+			w.writeInterim(code)
+		}
+		return
 	}
 	w.status = code
 	if v := w.hdr["Content-Length"]; len(v) == 1 && bodyAllowed(code) {
@@ -657,6 +682,15 @@ func (w *hitWriter) WriteHeader(code int) {
 			w.clen = n
 		}
 	}
+}
+
+// writeInterim writes a 1xx response with the fields set so far, at once.
+func (w *hitWriter) writeInterim(code int) {
+	bw := w.hc.bw
+	w.statusLine(code)
+	w.writeFields(code)
+	bw.WriteString("\r\n")
+	bw.Flush()
 }
 
 func (w *hitWriter) Write(p []byte) (int, error) {
@@ -667,73 +701,190 @@ func (w *hitWriter) Write(p []byte) (int, error) {
 	if !bodyAllowed(w.status) {
 		return 0, http.ErrBodyNotAllowed
 	}
-	if w.head {
-		return len(p), nil // the head is written by finish, with no sniffing
-	}
-	if w.clen < 0 {
-		w.pending = append(w.pending, p...)
-		return len(p), nil
+	if w.clen >= 0 {
+		if w.n+int64(len(p)) > w.clen {
+			return 0, http.ErrContentLength
+		}
+		if !w.wrote {
+			w.writeHead(p, -1)
+		}
+		if w.head {
+			w.n += int64(len(p))
+			return len(p), nil
+		}
+		n, err := w.hc.bw.Write(p)
+		w.n += int64(n)
+		return n, err
 	}
 	if !w.wrote {
-		w.writeHead(p, -1)
+		if len(w.pending)+len(p) <= hitHoldMax {
+			w.pending = append(w.pending, p...)
+			return len(p), nil
+		}
+		w.startBody(p)
 	}
-	if w.clen >= 0 && w.n+int64(len(p)) > w.clen {
-		return 0, http.ErrContentLength
+	w.n += int64(len(p))
+	if w.head {
+		return len(p), nil // no body for HEAD (RFC 9110 §9.3.2)
 	}
-	n, err := w.hc.bw.Write(p)
-	w.n += int64(n)
-	return n, err
+	return len(p), w.writeChunk(p)
+}
+
+// startBody writes the head of a body of unknown length, p being the data
+// about to follow what is held: chunked transfer coding (but for HEAD),
+// a Content-Type sniffed from the first 512 bytes when none is set, and
+// the body held so far as the first chunk.
+func (w *hitWriter) startBody(p []byte) {
+	held := len(w.pending)
+	sniff := w.pending
+	if held < 512 && len(p) > 0 {
+		sniff = append(w.pending, p[:min(len(p), 512-held)]...)
+	}
+	w.chunked = !w.head
+	w.writeHead(sniff, -1)
+	if w.chunked {
+		w.writeChunk(w.pending[:held])
+	}
+	w.n += int64(held)
+	w.pending = w.pending[:0]
+}
+
+func (w *hitWriter) writeChunk(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	bw := w.hc.bw
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(p)), 16))
+	bw.WriteString("\r\n")
+	bw.Write(p)
+	_, err := bw.WriteString("\r\n")
+	return err
+}
+
+// Flush writes out what is held, as http.Flusher.
+func (w *hitWriter) Flush() { w.FlushError() }
+
+// FlushError writes out what is held (the head, and with no Content-Length
+// the body held so far, which makes it chunked); http.ResponseController
+// calls it.
+func (w *hitWriter) FlushError() error {
+	w.touched = true
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.wrote {
+		if w.clen < 0 && bodyAllowed(w.status) {
+			w.startBody(nil)
+		} else {
+			w.writeHead(nil, -1)
+		}
+	}
+	return w.hc.bw.Flush()
 }
 
 // finish completes the response after the handler returned and reports
-// whether the connection may carry another request.
+// whether the connection may carry another request: not after a body
+// shorter than its Content-Length.
 func (w *hitWriter) finish() bool {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.wrote {
-		return w.head || !bodyAllowed(w.status) || w.n == w.clen
-	}
-	if w.clen >= 0 || w.head || !bodyAllowed(w.status) {
+	switch {
+	case w.chunked:
+		bw := w.hc.bw
+		bw.WriteString("0\r\n")
+		w.writeTrailers()
+		_, err := bw.WriteString("\r\n")
+		return err == nil
+	case w.wrote:
+		return w.head || !bodyAllowed(w.status) || w.clen < 0 || w.n == w.clen
+	case w.clen >= 0 || !bodyAllowed(w.status):
 		w.writeHead(nil, -1)
 		return w.clen <= 0 || w.head || !bodyAllowed(w.status)
 	}
-	w.writeHead(w.pending, len(w.pending))
+	// A body of unknown length that fits what is held: framed by its
+	// length (for HEAD, only when something was written, as net/http).
+	length := len(w.pending)
+	if w.head && length == 0 {
+		length = -1
+	}
+	w.writeHead(w.pending, length)
+	w.n += int64(len(w.pending))
+	if w.head {
+		return true
+	}
 	_, err := w.hc.bw.Write(w.pending)
 	return err == nil
 }
 
-// writeHead writes the status line and fields; p is the first body data,
-// for sniffing a missing Content-Type, and length, unless negative, the
-// Content-Length to add.
-func (w *hitWriter) writeHead(p []byte, length int) {
-	w.wrote = true
+// writeTrailers writes the trailer fields of a chunked body: those the
+// Trailer field declared, and those set under http.TrailerPrefix.
+func (w *hitWriter) writeTrailers() {
+	bw := w.hc.bw
+	for _, decl := range w.hdr["Trailer"] {
+		for name := range strings.SplitSeq(decl, ",") {
+			name = http.CanonicalHeaderKey(strings.TrimSpace(name))
+			for _, v := range w.hdr[name] {
+				writeField(bw, name, v)
+			}
+		}
+	}
+	for k, vs := range w.hdr {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+			for _, v := range vs {
+				writeField(bw, name, v)
+			}
+		}
+	}
+}
+
+func (w *hitWriter) statusLine(code int) {
 	bw := w.hc.bw
 	bw.WriteString("HTTP/1.1 ")
-	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(w.status), 10))
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(code), 10))
 	bw.WriteByte(' ')
-	bw.WriteString(http.StatusText(w.status))
+	bw.WriteString(http.StatusText(code))
 	bw.WriteString("\r\n")
+}
 
+// writeFields writes the fields of a response with status code, in name
+// order, less those net/http leaves out (see suppressed).
+func (w *hitWriter) writeFields(code int) {
 	w.keys = w.keys[:0]
 	for k := range w.hdr {
 		w.keys = append(w.keys, k)
 	}
 	slices.Sort(w.keys)
 	for _, k := range w.keys {
-		if suppressed(w.status, k) {
+		if suppressed(code, k) {
 			continue
 		}
 		for _, v := range w.hdr[k] {
-			if strings.ContainsAny(v, "\r\n") {
-				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
-			}
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(strings.Trim(v, " \t"))
-			bw.WriteString("\r\n")
+			writeField(w.hc.bw, k, v)
 		}
 	}
+}
+
+// writeField writes one field line, with CR and LF in the value turned to
+// spaces and the value trimmed, as net/http does.
+func writeField(bw *bufio.Writer, name, v string) {
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+	}
+	bw.WriteString(name)
+	bw.WriteString(": ")
+	bw.WriteString(strings.Trim(v, " \t"))
+	bw.WriteString("\r\n")
+}
+
+// writeHead writes the status line and fields of the final response; p is
+// the first body data, for sniffing a missing Content-Type, and length,
+// unless negative, the Content-Length to add.
+func (w *hitWriter) writeHead(p []byte, length int) {
+	w.wrote = true
+	bw := w.hc.bw
+	w.statusLine(w.status)
+	w.writeFields(w.status)
 	if w.hdr["Date"] == nil {
 		bw.WriteString("Date: ")
 		bw.Write(time.Now().UTC().AppendFormat(bw.AvailableBuffer(), http.TimeFormat))
@@ -750,14 +901,17 @@ func (w *hitWriter) writeHead(p []byte, length int) {
 			bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(length), 10))
 			bw.WriteString("\r\n")
 		}
+		if w.chunked {
+			bw.WriteString("Transfer-Encoding: chunked\r\n")
+		}
 	}
 	bw.WriteString("\r\n")
 }
 
 // suppressed reports the fields net/http leaves out of a response with
-// status code: Transfer-Encoding always (the loop frames by
-// Content-Length), Content-Length where no body is allowed, and
-// Content-Type on a 304.
+// status code: Transfer-Encoding and Connection (the loop frames the body
+// itself), trailers set under http.TrailerPrefix, Content-Length where no
+// body is allowed, and Content-Type on a 304.
 func suppressed(code int, k string) bool {
 	switch k {
 	case "Transfer-Encoding", "Connection":
@@ -767,5 +921,5 @@ func suppressed(code int, k string) bool {
 	case "Content-Type":
 		return code == http.StatusNotModified
 	}
-	return false
+	return strings.HasPrefix(k, http.TrailerPrefix)
 }

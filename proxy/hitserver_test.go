@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -58,17 +59,61 @@ func hitResponder(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// fullResponder writes the responses of the handler's other paths (misses,
+// streams, pass-through): what the loop's writer must frame as net/http
+// does. Paths under /full/ name them.
+func fullResponder(w http.ResponseWriter, r *http.Request) bool {
+	hd := w.Header()
+	switch r.URL.Path {
+	case "/full/small": // no Content-Length, short: framed by its length
+		io.WriteString(w, "0123456789")
+	case "/full/big": // no Content-Length, long: chunked
+		w.Write(bytes.Repeat([]byte("b"), 5000))
+	case "/full/stream": // flushed as it goes: chunked
+		hd.Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			fmt.Fprintf(w, "data: %d\n\n", i)
+			http.NewResponseController(w).Flush()
+		}
+	case "/full/interim": // 103 Early Hints first (RFC 8297)
+		hd.Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		hd.Del("Link")
+		hd.Set("Content-Length", "2")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "ok")
+	case "/full/trailer": // declared trailers, sent after a chunked body (RFC 9112 §7.1.2)
+		hd.Set("Trailer", "X-Sum")
+		w.WriteHeader(http.StatusOK)
+		w.Write(bytes.Repeat([]byte("t"), 3000))
+		hd.Set("X-Sum", "42")
+		hd.Set(http.TrailerPrefix+"X-Late", "late")
+	case "/full/short": // fewer bytes than its Content-Length: the connection must end
+		hd.Set("Content-Length", "10")
+		io.WriteString(w, "short")
+	case "/full/abort": // the client must see an abort, not a clean end
+		hd.Set("Content-Length", "10")
+		io.WriteString(w, "abort")
+		http.NewResponseController(w).Flush()
+		panic(http.ErrAbortHandler)
+	case "/full/empty": // nothing written: 200 with Content-Length 0
+	default:
+		return false
+	}
+	return true
+}
+
 // hitServers starts a plain http.Server and a HitServer over the same
 // responses, on 127.0.0.1, and returns their addresses and the count of
 // requests the hit loop answered.
 func hitServers(t *testing.T, srvOpts func(*http.Server)) (plain, hit string, answered *atomic.Int64) {
 	t.Helper()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hitResponder(w, r) {
+		if hitResponder(w, r) || fullResponder(w, r) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "net/http: %s %s %s host=%q body=%t\n", r.Method, r.URL, r.Proto, r.Host, r.ContentLength != 0)
+		fmt.Fprintf(w, "handler: %s %s %s host=%q body=%t\n", r.Method, r.URL, r.Proto, r.Host, r.ContentLength != 0)
 	})
 	answered = new(atomic.Int64)
 	start := func(serve func(net.Listener) error) string {
@@ -147,6 +192,9 @@ func exchangeRaw(t *testing.T, addr, raw string, methods ...string) []string {
 			b.WriteString("(no Date)\n")
 		}
 		fmt.Fprintf(&b, "\n%q", body)
+		for _, k := range slices.Sorted(maps.Keys(resp.Trailer)) {
+			fmt.Fprintf(&b, "\ntrailer %s: %q", k, resp.Trailer[k])
+		}
 		out = append(out, b.String())
 	}
 }
@@ -173,7 +221,16 @@ func TestHitServerAnswersAsNetHTTP(t *testing.T) {
 		{"HEAD has no body (RFC 9110 §9.3.2)", "HEAD /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n", []string{"HEAD"}, 1},
 		{"query and sub-delims in the target", "GET /hit/204?a=1&b=c,d;e HTTP/1.1\r\nHost: a:8080\r\n\r\n", nil, 1},
 		{"keep-alive, pipelined", "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\nHEAD /hit/200 HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n", []string{"GET", "HEAD", "GET"}, 3},
-		{"hits, then a miss hands over with the rest", "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\nGET /miss HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
+		{"a hit, a miss through the handler, a hit", "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\nGET /miss HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 2},
+		{"handler: a short body without Content-Length gets one", "GET /full/small HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
+		{"handler: a long body without Content-Length is chunked (RFC 9112 §7.1)", "GET /full/big HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
+		{"handler: a flushed stream is chunked", "GET /full/stream HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
+		{"handler: 1xx before the response (RFC 9110 §15.2)", "GET /full/interim HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
+		{"handler: trailers after a chunked body", "GET /full/trailer HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
+		{"handler: a body short of its Content-Length ends the connection", "GET /full/short HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 0},
+		{"handler: an aborted response ends the connection", "GET /full/abort HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 0},
+		{"handler: nothing written", "GET /full/empty HTTP/1.1\r\nHost: a\r\n\r\n", nil, 0},
+		{"handler: HEAD", "HEAD /full/small HTTP/1.1\r\nHost: a\r\n\r\nHEAD /full/big HTTP/1.1\r\nHost: a\r\n\r\n", []string{"HEAD", "HEAD"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
