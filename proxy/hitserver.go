@@ -19,29 +19,34 @@ import (
 )
 
 // HitServer is the traffic listener's HTTP/1.1 server. Every connection
-// starts in its hit loop, which reads requests itself and answers those
-// that a fresh stored response answers (Fresh, normally
-// [Handler.ServeFresh]) without what net/http allocates per request: the
-// request, its header map, the response and the copy of its header map.
-// On a million-entry cache that garbage is what makes the collector mark
-// the whole cache again and again (docs/performance.md).
+// starts in its loop, which reads requests itself. A request it parses
+// completely (a GET or HEAD in origin form, HTTP/1.1, one Host, token
+// field names, values of visible characters, no Content-Length,
+// Transfer-Encoding, Connection, Upgrade, Expect or TE, no repeated
+// field, nothing percent-encoded in the target, a head under 4 KiB) it
+// answers itself:
 //
-// The first request the loop does not answer, whatever the reason (not a
-// fresh hit, a body, a field it does not handle, a request it is not sure
-// it parses as net/http would), hands the connection, with every byte not
-// yet answered, to Server, which serves it from then on as it serves any
-// connection. The loop only answers requests it parsed completely: a GET
-// or HEAD in origin form, HTTP/1.1, one Host, token field names, values
-// of visible characters, no Content-Length, Transfer-Encoding,
-// Connection, Upgrade, Expect or TE, no repeated field, nothing
-// percent-encoded in the target. Anything else is net/http's to parse,
-// and to reject.
+//   - a fresh hit through Fresh (normally [Handler.ServeFresh]) with the
+//     request, its fields and the response reused, so without what
+//     net/http allocates per request: the request, its header map, the
+//     response and the copy of its header map. On a million-entry cache
+//     that garbage is what makes the collector mark the whole cache again
+//     and again (docs/performance.md);
+//   - anything else (a miss, a stale entry, a bypass) through
+//     Server.Handler, with a request of its own.
+//
+// Its response writer frames as net/http's does. The first request it
+// does not parse hands the connection, with every byte not yet answered,
+// to Server, which serves it from then on as any connection: net/http
+// parses, answers or rejects what the loop does not take.
 //
 // Server's ReadHeaderTimeout, WriteTimeout, IdleTimeout (or ReadTimeout)
-// and MaxHeaderBytes apply to the loop as well, and a panic in Fresh is
+// and MaxHeaderBytes apply to the loop as well. A panic in a handler is
 // recovered and logged to Server's ErrorLog, closing the connection, as
 // net/http does. ConnState and ConnContext see handed-over connections
-// only.
+// only. Unlike net/http, the loop does not read ahead while a handler
+// runs, so a request's context is not cancelled when its client goes
+// away: the client's departure shows at the next write.
 type HitServer struct {
 	Server *http.Server
 	Fresh  func(http.ResponseWriter, *http.Request) bool

@@ -63,8 +63,9 @@ type ServerConfig struct {
 	// ShutdownGrace is how long in-flight requests may run after
 	// SIGINT/SIGTERM before their connections are closed.
 	ShutdownGrace Duration `toml:"shutdown_grace"`
-	// HitLoop answers fresh hits of plain GET and HEAD requests in
-	// proxy.HitServer's own loop instead of net/http's server.
+	// HitLoop serves plain GET and HEAD requests in proxy.HitServer's own
+	// loop (fresh hits without per-request allocations) instead of
+	// net/http's server.
 	HitLoop bool `toml:"hit_loop"`
 }
 
