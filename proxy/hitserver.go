@@ -44,9 +44,9 @@ import (
 // and MaxHeaderBytes apply to the loop as well. A panic in a handler is
 // recovered and logged to Server's ErrorLog, closing the connection, as
 // net/http does. ConnState and ConnContext see handed-over connections
-// only. Unlike net/http, the loop does not read ahead while a handler
-// runs, so a request's context is not cancelled when its client goes
-// away: the client's departure shows at the next write.
+// only. While Server.Handler runs, the connection is read, as net/http's
+// background read does, so that the request's context is cancelled if
+// the client leaves; a fresh hit is answered without that.
 type HitServer struct {
 	Server *http.Server
 	Fresh  func(http.ResponseWriter, *http.Request) bool
@@ -384,7 +384,11 @@ func (hc *hitConn) serve() {
 			if hc.w.touched {
 				return // wrote without answering: the connection is in doubt
 			}
-			hc.serveFull()
+			if hc.serveFull(len(head)) {
+				hc.w.finish()
+				hc.bw.Flush()
+				return // the client left
+			}
 		}
 		hc.br.Discard(len(head))
 		keep := hc.w.finish()
@@ -396,14 +400,39 @@ func (hc *hitConn) serve() {
 	}
 }
 
-// serveFull answers the parsed request through Server.Handler: a miss, a
-// stale entry, anything but a fresh hit. The handler gets a request of its
-// own, which it may keep (a fill goroutine may outlive it), with a context
-// cancelled when it returns.
-func (hc *hitConn) serveFull() {
+// serveFull answers the parsed request, whose head is headLen bytes,
+// through Server.Handler: a miss, a stale entry, anything but a fresh hit.
+// The handler gets a request of its own, which it may keep (a fill
+// goroutine may outlive it), with a context cancelled when it returns, or
+// before if the client leaves: as net/http's background read does, the
+// connection is read while the handler runs. It reports whether the
+// client left.
+func (hc *hitConn) serveFull(headLen int) (left bool) {
 	ctx, cancel := context.WithCancel(hc.req.Context())
 	defer cancel()
+	hc.c.SetReadDeadline(time.Time{})
+	gone := make(chan bool, 1)
+	go func() {
+		// Returns at once if the next request is already buffered, when
+		// more bytes arrive (the client is there), when the client leaves,
+		// or when the deadline below stops it.
+		_, err := hc.br.Peek(headLen + 1)
+		var ne net.Error
+		left := err != nil && !(errors.As(err, &ne) && ne.Timeout())
+		if left {
+			cancel()
+		}
+		gone <- left
+	}()
+	// Stop the read before anything else touches the reader, even when the
+	// handler panics (an aborted response).
+	defer func() {
+		hc.c.SetReadDeadline(time.Unix(1, 0))
+		left = <-gone
+		hc.c.SetReadDeadline(time.Time{})
+	}()
 	hc.s.Server.Handler.ServeHTTP(&hc.w, hc.req.Clone(ctx))
+	return false // set by the deferred function
 }
 
 // deadline sets the read deadline d from now, or none for d <= 0.

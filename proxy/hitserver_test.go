@@ -530,3 +530,86 @@ func TestHitServerRecoversPanics(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestHitServerNoticesTheClientLeaving checks that a request the loop
+// passes to the handler has its context cancelled when the client goes
+// away, as net/http's background read does, and not when the client
+// merely sends its next request early (pipelining, RFC 9112 §9.3.2).
+func TestHitServerNoticesTheClientLeaving(t *testing.T) {
+	t.Parallel()
+	type seen struct {
+		path string
+		err  error // the request's context error when the handler ended
+	}
+	started := make(chan string, 4)
+	release := make(chan struct{})
+	ended := make(chan seen, 4)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- r.URL.Path
+		if r.URL.Path == "/slow" {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}
+		ended <- seen{r.URL.Path, r.Context().Err()}
+		io.WriteString(w, "done")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &HitServer{Server: &http.Server{Handler: handler}, Fresh: func(http.ResponseWriter, *http.Request) bool { return false }}
+	go h.Serve(ln)
+	t.Cleanup(func() { h.Close() })
+	wait := func(what string, ch <-chan seen) seen {
+		t.Helper()
+		select {
+		case s := <-ch:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s in 10s", what)
+		}
+		return seen{}
+	}
+
+	t.Run("the client leaves", func(t *testing.T) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+		<-started
+		c.Close()
+		if s := wait("end of the handler after the client left", ended); !errors.Is(s.err, context.Canceled) {
+			t.Errorf("the handler ended with context error %v; want context.Canceled", s.err)
+		}
+	})
+	t.Run("the next request arrives early", func(t *testing.T) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+		<-started
+		io.WriteString(c, "GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+		release <- struct{}{}
+		if s := wait("end of /slow", ended); s.path != "/slow" || s.err != nil {
+			t.Errorf("/slow ended as %+v; want no context error: the client is still there", s)
+		}
+		br := bufio.NewReader(c)
+		for _, path := range []string{"/slow", "/next"} {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("response to %s: %v", path, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+		}
+		if p := <-started; p != "/next" {
+			t.Errorf("second request %q; want /next", p)
+		}
+		wait("end of /next", ended)
+	})
+}
