@@ -51,15 +51,14 @@ type HitServer struct {
 	Server *http.Server
 	Fresh  func(http.ResponseWriter, *http.Request) bool
 
-	mu       sync.Mutex
-	ln       net.Listener // the listener Serve accepts on
-	handoff  *handoffListener
-	conns    map[*hitConn]bool // value: idle, waiting for a request
-	closing  bool
-	loops    sync.WaitGroup // connections in the hit loop
-	serveErr chan error     // Server.Serve's result
-	readers  sync.Pool      // *bufio.Reader of hitHeadMax bytes
-	writers  sync.Pool      // *bufio.Writer
+	mu      sync.Mutex
+	ln      net.Listener // the listener Serve accepts on
+	handoff *handoffListener
+	conns   map[*hitConn]bool // value: idle, waiting for a request
+	closing bool
+	loops   sync.WaitGroup // connections in the hit loop
+	readers sync.Pool      // *bufio.Reader of hitHeadMax bytes
+	writers sync.Pool      // *bufio.Writer
 }
 
 // hitHeadMax bounds the request head the loop reads (the size of its
@@ -81,9 +80,10 @@ func (s *HitServer) Serve(ln net.Listener) error {
 	s.ln = ln
 	s.handoff = &handoffListener{addr: ln.Addr(), conns: make(chan net.Conn), done: make(chan struct{})}
 	s.conns = make(map[*hitConn]bool)
-	s.serveErr = make(chan error, 1)
 	s.mu.Unlock()
-	go func() { s.serveErr <- s.Server.Serve(s.handoff) }()
+	// It returns http.ErrServerClosed once Shutdown or Close closes the
+	// hand-off listener.
+	go s.Server.Serve(s.handoff)
 
 	var backoff time.Duration
 	for {
@@ -350,14 +350,16 @@ func (hc *hitConn) serve() {
 	srv := hc.s.Server
 	for {
 		if hc.br.Buffered() == 0 {
-			if !hc.s.setIdle(hc, true) {
-				return
-			}
 			idle := srv.IdleTimeout
 			if idle <= 0 {
 				idle = srv.ReadTimeout
 			}
+			// The deadline first: once marked idle, beginClose may replace
+			// it with one in the past to wake the read.
 			hc.deadline(idle)
+			if !hc.s.setIdle(hc, true) {
+				return
+			}
 			_, err := hc.br.Peek(1)
 			if !hc.s.setIdle(hc, false) || err != nil {
 				return
