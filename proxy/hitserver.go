@@ -412,6 +412,11 @@ func (hc *hitConn) serve() {
 func (hc *hitConn) serveFull(headLen int) (left bool) {
 	ctx, cancel := context.WithCancel(hc.req.Context())
 	defer cancel()
+	if headLen >= hc.br.Size() {
+		// A head that fills the buffer leaves no room to read ahead.
+		hc.s.Server.Handler.ServeHTTP(&hc.w, hc.req.Clone(ctx))
+		return false
+	}
 	hc.c.SetReadDeadline(time.Time{})
 	gone := make(chan bool, 1)
 	go func() {

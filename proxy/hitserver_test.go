@@ -206,12 +206,16 @@ func exchangeRaw(t *testing.T, addr, raw string, methods ...string) []string {
 func TestHitServerAnswersAsNetHTTP(t *testing.T) {
 	t.Parallel()
 	plain, hit, answered := hitServers(t, nil)
+	// A head of exactly the loop's buffer: nothing left to read ahead with.
+	fullHead := "GET /full/small HTTP/1.1\r\nHost: a\r\nX-Pad: "
+	fullHead += strings.Repeat("p", hitHeadMax-len(fullHead)-4) + "\r\n\r\n"
 	tests := []struct {
 		name    string
 		raw     string
 		methods []string
 		loop    int64 // requests the loop must answer
 	}{
+		{"handler: a head as long as the loop's buffer", fullHead + "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
 		{"204 keeps no Content-Length (RFC 9110 §8.6)", "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
 		{"200 with several values", "GET /hit/200 HTTP/1.1\r\nHost: a\r\nAccept: */*\r\nUser-Agent: t\r\n\r\n", nil, 1},
 		{"304 drops Content-Length and Content-Type", "GET /hit/304 HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"a\"\r\n\r\n", nil, 1},
