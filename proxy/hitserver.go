@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -279,17 +280,19 @@ type hitConn struct {
 	bw     *bufio.Writer
 	cancel context.CancelFunc
 
-	tmpl   http.Request // what every request starts from: the context, RemoteAddr
-	req    http.Request
-	url    url.URL
-	hdr    http.Header
-	target string // the last request target, and its path and query
-	path   string
-	query  string
-	host   string
-	fields []hitField // the last request's fields, in order
-	vals   []string   // backing of hdr's values
-	w      hitWriter
+	tmpl       http.Request // what every request starts from: the context, RemoteAddr
+	req        http.Request
+	url        url.URL
+	hdr        http.Header
+	target     string // the last request target, and its path and query
+	path       string
+	rawPath    string
+	query      string
+	forceQuery bool
+	host       string
+	fields     []hitField // the last request's fields, in order
+	vals       []string   // backing of hdr's values
+	w          hitWriter
 }
 
 // hitField is one request field line as last seen: its raw name, the
@@ -337,6 +340,9 @@ func (hc *hitConn) serve() {
 			buf = buf[:runtime.Stack(buf, false)]
 			hc.s.logf("http: panic serving %v: %v\n%s", hc.c.RemoteAddr(), err, buf)
 		}
+		if !handed {
+			hc.flush() // what was answered goes out before the close, as net/http's final flush
+		}
 		hc.cancel()
 		hc.br.Reset(nil)
 		hc.s.readers.Put(hc.br)
@@ -348,31 +354,42 @@ func (hc *hitConn) serve() {
 		hc.s.untrack(hc)
 	}()
 	srv := hc.s.Server
-	for {
-		if hc.br.Buffered() == 0 {
-			idle := srv.IdleTimeout
-			if idle <= 0 {
-				idle = srv.ReadTimeout
-			}
-			// The deadline first: once marked idle, beginClose may replace
-			// it with one in the past to wake the read.
-			hc.deadline(idle)
-			if !hc.s.setIdle(hc, true) {
+	headTimeout := srv.ReadHeaderTimeout
+	if headTimeout <= 0 {
+		headTimeout = srv.ReadTimeout
+	}
+	idleTimeout := srv.IdleTimeout
+	if idleTimeout <= 0 {
+		idleTimeout = srv.ReadTimeout
+	}
+	// As net/http: the first request's head must arrive within the header
+	// timeout of the connection's start; a later one gets the idle timeout
+	// to begin (4 bytes, or the connection ends quietly) and then the
+	// header timeout. Deadlines are set before a connection is marked
+	// idle, so that beginClose's wake-up is not overwritten.
+	for first := true; ; first = false {
+		if first {
+			hc.deadline(headTimeout)
+			if hc.br.Buffered() == 0 && !hc.waitIdle(1) {
 				return
 			}
-			_, err := hc.br.Peek(1)
-			if !hc.s.setIdle(hc, false) || err != nil {
-				return
+		} else {
+			if hc.br.Buffered() < 4 {
+				hc.deadline(idleTimeout)
+				if !hc.waitIdle(4) {
+					return
+				}
 			}
+			hc.deadline(headTimeout)
 		}
-		headTimeout := srv.ReadHeaderTimeout
-		if headTimeout <= 0 {
-			headTimeout = srv.ReadTimeout
-		}
-		hc.deadline(headTimeout)
 		head, ok, err := hc.readHead()
 		if err != nil {
-			return
+			if errors.Is(err, io.EOF) && hc.br.Buffered() > 0 {
+				// A client that sent part of a request and stopped:
+				// net/http answers that (400), from the same bytes.
+				handed = hc.handOver()
+			}
+			return // a timeout or a reset: closed, as net/http does
 		}
 		if !ok || !hc.parse(head) {
 			handed = hc.handOver()
@@ -400,6 +417,17 @@ func (hc *hitConn) serve() {
 			}
 		}
 	}
+}
+
+// waitIdle waits, marked idle, until n bytes are buffered, and reports
+// false when the connection must end: the server is closing, or the read
+// failed (the client left, a deadline passed).
+func (hc *hitConn) waitIdle(n int) bool {
+	if !hc.flush() || !hc.s.setIdle(hc, true) {
+		return false
+	}
+	_, err := hc.br.Peek(n)
+	return hc.s.setIdle(hc, false) && err == nil
 }
 
 // serveFull answers the parsed request, whose head is headLen bytes,
@@ -442,6 +470,16 @@ func (hc *hitConn) serveFull(headLen int) (left bool) {
 	return false // set by the deferred function
 }
 
+// flush writes out the responses not yet sent, and reports whether that
+// worked. The loop leaves them buffered while the next request is already
+// read (pipelining) and sends them before it waits for more.
+func (hc *hitConn) flush() bool {
+	if hc.bw.Buffered() == 0 {
+		return true
+	}
+	return hc.bw.Flush() == nil
+}
+
 // deadline sets the read deadline d from now, or none for d <= 0.
 func (hc *hitConn) deadline(d time.Duration) {
 	if d > 0 {
@@ -471,6 +509,11 @@ func (hc *hitConn) readHead() (head []byte, ok bool, err error) {
 		}
 		if len(buf) >= limit {
 			return nil, false, nil
+		}
+		// The rest of the head is not here yet: the client may be waiting
+		// for the answers so far before it sends it.
+		if !hc.flush() {
+			return nil, false, io.ErrShortWrite
 		}
 		if _, err := hc.br.Peek(len(buf) + 1); err != nil {
 			return nil, false, err
@@ -546,7 +589,16 @@ func (hc *hitConn) parse(head []byte) bool {
 	}
 	if string(target) != hc.target {
 		hc.target = string(target)
-		hc.path, hc.query, _ = strings.Cut(hc.target, "?")
+		var hasQuery bool
+		hc.path, hc.query, hasQuery = strings.Cut(hc.target, "?")
+		hc.forceQuery = hasQuery && hc.query == "" // "/a?", as url.Parse
+		// As url.Parse: a path that its escaping would write otherwise
+		// keeps its own spelling in RawPath (EscapedPath, and so the
+		// cache key and the upstream request, use it).
+		hc.rawPath = ""
+		if strings.ContainsAny(hc.path, "!'()*") {
+			hc.rawPath = hc.path
+		}
 	}
 
 	clear(hc.hdr)
@@ -598,7 +650,7 @@ func (hc *hitConn) parse(head []byte) bool {
 		return false
 	}
 	hc.req = hc.tmpl
-	hc.url = url.URL{Path: hc.path, RawQuery: hc.query}
+	hc.url = url.URL{Path: hc.path, RawPath: hc.rawPath, RawQuery: hc.query, ForceQuery: hc.forceQuery}
 	hc.req.Method = method
 	hc.req.URL = &hc.url
 	hc.req.Header = hc.hdr

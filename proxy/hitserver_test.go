@@ -106,7 +106,7 @@ func fullResponder(w http.ResponseWriter, r *http.Request) bool {
 // hitServers starts a plain http.Server and a HitServer over the same
 // responses, on 127.0.0.1, and returns their addresses and the count of
 // requests the hit loop answered.
-func hitServers(t *testing.T, srvOpts func(*http.Server)) (plain, hit string, answered *atomic.Int64) {
+func hitServers(t testing.TB, srvOpts func(*http.Server)) (plain, hit string, answered *atomic.Int64) {
 	t.Helper()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if hitResponder(w, r) || fullResponder(w, r) {
@@ -146,7 +146,7 @@ func hitServers(t *testing.T, srvOpts func(*http.Server)) (plain, hit string, an
 // exchange sends raw on a new connection, half-closes it and returns
 // every response read, normalised (status, fields but Date, body), and
 // whether the server closed the connection after them.
-func exchangeRaw(t *testing.T, addr, raw string, methods ...string) []string {
+func exchangeRaw(t testing.TB, addr, raw string, methods ...string) []string {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -224,6 +224,7 @@ func TestHitServerAnswersAsNetHTTP(t *testing.T) {
 		{"no Content-Length: framed by the body's length", "GET /hit/nolength HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 2},
 		{"HEAD has no body (RFC 9110 §9.3.2)", "HEAD /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n", []string{"HEAD"}, 1},
 		{"query and sub-delims in the target", "GET /hit/204?a=1&b=c,d;e HTTP/1.1\r\nHost: a:8080\r\n\r\n", nil, 1},
+		{"handler: sub-delims that escaping would change keep their spelling (RFC 3986 §2.2)", "GET /it's(1)*!?q=(2) HTTP/1.1\r\nHost: a\r\n\r\n", nil, 0},
 		{"keep-alive, pipelined", "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\nHEAD /hit/200 HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n", []string{"GET", "HEAD", "GET"}, 3},
 		{"a hit, a miss through the handler, a hit", "GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\nGET /miss HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 2},
 		{"handler: a short body without Content-Length gets one", "GET /full/small HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n", nil, 1},
@@ -443,6 +444,8 @@ func FuzzHitParse(f *testing.F) {
 	f.Add([]byte("GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n"))
 	f.Add([]byte("HEAD /a/b?c=d&e HTTP/1.1\r\nhost: example.com:8080\r\nAccept:  */* \r\nx-y:\r\n\r\nGET / HTTP/1.1\r\n"))
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"))
+	f.Add([]byte("GET /a!b'(c)*d;e=f HTTP/1.1\r\nHost: a\r\n\r\n"))
+	f.Add([]byte("GET /a? HTTP/1.1\r\nHost: a\r\n\r\n"))
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\", W/\"y\"\r\nCache-Control: max-age=0\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if len(raw) > hitHeadMax {
@@ -473,6 +476,9 @@ func FuzzHitParse(f *testing.F) {
 			t.Errorf("net/http read %d bytes of head and body; the loop %d", consumed, len(head))
 		}
 		got := &hc.req
+		if got.URL.String() != want.URL.String() || got.URL.ForceQuery != want.URL.ForceQuery {
+			t.Errorf("loop URL %q (force query %t); net/http %q (%t)", got.URL, got.URL.ForceQuery, want.URL, want.URL.ForceQuery)
+		}
 		if got.Method != want.Method || got.Host != want.Host || got.RequestURI != want.RequestURI ||
 			got.URL.Path != want.URL.Path || got.URL.RawQuery != want.URL.RawQuery || got.URL.RawPath != want.URL.RawPath {
 			t.Errorf("loop: %s %q host %q path %q query %q; net/http: %s %q host %q path %q query %q",
@@ -615,5 +621,38 @@ func TestHitServerNoticesTheClientLeaving(t *testing.T) {
 			t.Errorf("second request %q; want /next", p)
 		}
 		wait("end of /next", ended)
+	})
+}
+
+// FuzzHitServer sends the same bytes to net/http alone and to the
+// HitServer over real connections: whatever the loop answers itself and
+// whatever it hands over, the responses must be the same.
+func FuzzHitServer(f *testing.F) {
+	for _, seed := range []string{
+		"GET /hit/204 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /hit/200 HTTP/1.1\r\nHost: a\r\n\r\nGET /miss HTTP/1.1\r\nHost: a\r\n\r\nHEAD /hit/200 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /full/big HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n",
+		"GET /full/trailer HTTP/1.1\r\nHost: a\r\n\r\nGET /hit/304 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /hit/204 HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx",
+		"GET /hit/204?x=1 HTTP/1.1\r\nhost: b:1\r\nX-A:  v \r\n\r\n",
+		"POST /hit/204 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	} {
+		f.Add(seed)
+	}
+	plain, hit, _ := hitServers(f, nil)
+	f.Fuzz(func(t *testing.T, raw string) {
+		methods := []string{}
+		for line := range strings.SplitSeq(raw, "\n") {
+			if strings.HasPrefix(line, "HEAD ") {
+				methods = append(methods, "HEAD")
+			} else if strings.HasPrefix(line, "GET ") || strings.HasPrefix(line, "POST ") {
+				methods = append(methods, "GET")
+			}
+		}
+		want := exchangeRaw(t, plain, raw, methods...)
+		got := exchangeRaw(t, hit, raw, methods...)
+		if !slices.Equal(got, want) {
+			t.Errorf("for %q\nHitServer answered\n%s\nnet/http alone answered\n%s", raw, strings.Join(got, "\n---\n"), strings.Join(want, "\n---\n"))
+		}
 	})
 }
