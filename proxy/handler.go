@@ -172,6 +172,12 @@ func New(store Store, o Options) (*Handler, error) {
 
 // ServeHTTP answers one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.serveHTTP(w, r, nil)
+}
+
+// serveHTTP answers r; pre, when not nil, is what ServeFresh already
+// looked up for it.
+func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request, pre *lookedUp) {
 	start := h.now()
 	rt := h.routeOf(w, r)
 	if rt == nil {
@@ -190,23 +196,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.logAccess(rec, r, rt, res, d)
 		}
 	}()
-	res = h.serve(w, r, rt, start)
+	res = h.serve(w, r, rt, start, pre)
 }
 
 // ServeFresh answers r from a fresh stored response when that is all r
-// needs, and reports whether it did; when it reports false it has written
-// nothing and r must go to ServeHTTP. It is the hit loop's entry
-// (HitServer): a GET or HEAD in reverse mode that matches a route, that no
-// bypass rule, loop or request directive sends elsewhere, and whose stored
-// variant is fresh (RFC 9111 §4.2) is answered exactly as ServeHTTP would,
-// counted and logged the same way.
-func (h *Handler) ServeFresh(w http.ResponseWriter, r *http.Request) bool {
+// needs, and returns nil. Otherwise it writes nothing and returns the
+// handler that answers r, which reuses the cache lookup ServeFresh made
+// (a second one would count the key twice in ristretto's admission
+// policy). It is the hit loop's entry (HitServer.Fresh): a GET or HEAD in
+// reverse mode that matches a route, that no bypass rule, loop or request
+// directive sends elsewhere, and whose stored variant is fresh (RFC 9111
+// §4.2) is answered exactly as ServeHTTP would, counted and logged the
+// same way.
+func (h *Handler) ServeFresh(w http.ResponseWriter, r *http.Request) http.Handler {
 	if h.mode != Reverse || r.Method != http.MethodGet && r.Method != http.MethodHead || bypassesCache(r) || h.looped(r) {
-		return false
+		return h
 	}
 	rt := h.router.match(r.Host, r.URL.Path)
 	if rt == nil {
-		return false
+		return h
 	}
 	start := h.now()
 	reqCC := requestDirectives(r.Header)
@@ -218,7 +226,7 @@ func (h *Handler) ServeFresh(w http.ResponseWriter, r *http.Request) bool {
 	h.keyBufs.Put(buf)
 	e := usableEntry(res, r, cred)
 	if e == nil || cache.Decide(e, reqCC, start) != cache.UseFresh {
-		return false
+		return &lookedUp{h: h, res: res}
 	}
 	var rec *accessRecord
 	if h.access != nil {
@@ -231,8 +239,17 @@ func (h *Handler) ServeFresh(w http.ResponseWriter, r *http.Request) bool {
 	if rec != nil {
 		h.logAccess(rec, r, rt, ResultHit, d)
 	}
-	return true
+	return nil
 }
+
+// lookedUp is the handler ServeFresh returns for a request it looked up
+// but could not answer: ServeHTTP, with the Resource found (nil if none).
+type lookedUp struct {
+	h   *Handler
+	res *cache.Resource
+}
+
+func (l *lookedUp) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.h.serveHTTP(w, r, l) }
 
 // routeOf finds the route of r, or answers the error itself and returns
 // nil.
@@ -267,7 +284,7 @@ func (h *Handler) routeOf(w http.ResponseWriter, r *http.Request) *route {
 }
 
 // serve answers r, received at now, on rt and says how.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, now time.Time) Result {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, now time.Time, pre *lookedUp) Result {
 	switch {
 	case r.Method == http.MethodConnect:
 		h.tunnel(w, r)
@@ -279,7 +296,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, now t
 		h.pass(w, r, rt, "bypass", false)
 		return ResultBypass
 	}
-	return h.lookup(w, r, rt, now)
+	return h.lookup(w, r, rt, now, pre)
 }
 
 // Close cancels background refreshes, closes CONNECT tunnels and waits for

@@ -33,8 +33,8 @@ import (
 //     response and the copy of its header map. On a million-entry cache
 //     that garbage is what makes the collector mark the whole cache again
 //     and again (docs/performance.md);
-//   - anything else (a miss, a stale entry, a bypass) through
-//     Server.Handler, with a request of its own.
+//   - anything else (a miss, a stale entry, a bypass) through the
+//     handler Fresh returns for it, with a request of its own.
 //
 // Its response writer frames as net/http's does. The first request it
 // does not parse hands the connection, with every byte not yet answered,
@@ -50,7 +50,9 @@ import (
 // the client leaves; a fresh hit is answered without that.
 type HitServer struct {
 	Server *http.Server
-	Fresh  func(http.ResponseWriter, *http.Request) bool
+	// Fresh answers a fresh hit and returns nil, or writes nothing and
+	// returns the handler for the request (see Handler.ServeFresh).
+	Fresh func(http.ResponseWriter, *http.Request) http.Handler
 
 	mu      sync.Mutex
 	ln      net.Listener // the listener Serve accepts on
@@ -399,11 +401,11 @@ func (hc *hitConn) serve() {
 			hc.c.SetWriteDeadline(time.Now().Add(srv.WriteTimeout))
 		}
 		hc.w.reset(hc.req.Method == http.MethodHead)
-		if !hc.s.Fresh(&hc.w, &hc.req) {
+		if next := hc.s.Fresh(&hc.w, &hc.req); next != nil {
 			if hc.w.touched {
 				return // wrote without answering: the connection is in doubt
 			}
-			if hc.serveFull(len(head)) {
+			if hc.serveFull(next, len(head)) {
 				hc.w.finish()
 				hc.bw.Flush()
 				return // the client left
@@ -431,18 +433,18 @@ func (hc *hitConn) waitIdle(n int) bool {
 }
 
 // serveFull answers the parsed request, whose head is headLen bytes,
-// through Server.Handler: a miss, a stale entry, anything but a fresh hit.
+// through next: a miss, a stale entry, anything but a fresh hit.
 // The handler gets a request of its own, which it may keep (a fill
 // goroutine may outlive it), with a context cancelled when it returns, or
 // before if the client leaves: as net/http's background read does, the
 // connection is read while the handler runs. It reports whether the
 // client left.
-func (hc *hitConn) serveFull(headLen int) (left bool) {
+func (hc *hitConn) serveFull(next http.Handler, headLen int) (left bool) {
 	ctx, cancel := context.WithCancel(hc.req.Context())
 	defer cancel()
 	if headLen >= hc.br.Size() {
 		// A head that fills the buffer leaves no room to read ahead.
-		hc.s.Server.Handler.ServeHTTP(&hc.w, hc.req.Clone(ctx))
+		next.ServeHTTP(&hc.w, hc.req.Clone(ctx))
 		return false
 	}
 	hc.c.SetReadDeadline(time.Time{})
@@ -466,7 +468,7 @@ func (hc *hitConn) serveFull(headLen int) (left bool) {
 		left = <-gone
 		hc.c.SetReadDeadline(time.Time{})
 	}()
-	hc.s.Server.Handler.ServeHTTP(&hc.w, hc.req.Clone(ctx))
+	next.ServeHTTP(&hc.w, hc.req.Clone(ctx))
 	return false // set by the deferred function
 }
 

@@ -11,6 +11,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -103,6 +105,17 @@ func fullResponder(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// freshOr makes a HitServer.Fresh of answer, which reports whether it
+// answered: next answers the rest.
+func freshOr(answer func(http.ResponseWriter, *http.Request) bool, next http.Handler) func(http.ResponseWriter, *http.Request) http.Handler {
+	return func(w http.ResponseWriter, r *http.Request) http.Handler {
+		if answer(w, r) {
+			return nil
+		}
+		return next
+	}
+}
+
 // hitServers starts a plain http.Server and a HitServer over the same
 // responses, on 127.0.0.1, and returns their addresses and the count of
 // requests the hit loop answered.
@@ -130,13 +143,13 @@ func hitServers(t testing.TB, srvOpts func(*http.Server)) (plain, hit string, an
 		srvOpts(ps)
 		srvOpts(hs)
 	}
-	h := &HitServer{Server: hs, Fresh: func(w http.ResponseWriter, r *http.Request) bool {
+	h := &HitServer{Server: hs, Fresh: freshOr(func(w http.ResponseWriter, r *http.Request) bool {
 		ok := hitResponder(w, r)
 		if ok {
 			answered.Add(1)
 		}
 		return ok
-	}}
+	}, handler)}
 	plain = start(ps.Serve)
 	hit = start(h.Serve)
 	t.Cleanup(func() { ps.Close(); h.Close() })
@@ -335,7 +348,7 @@ func TestHitServerShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &HitServer{Server: &http.Server{Handler: http.NotFoundHandler()}, Fresh: hitResponder}
+	h := &HitServer{Server: &http.Server{Handler: http.NotFoundHandler()}, Fresh: freshOr(hitResponder, http.NotFoundHandler())}
 	served := make(chan error, 1)
 	go func() { served <- h.Serve(ln) }()
 
@@ -393,7 +406,7 @@ func TestHitServerAllocations(t *testing.T) {
 		w.Write(body)
 		return true
 	}
-	h := &HitServer{Server: &http.Server{Handler: http.NotFoundHandler()}, Fresh: fresh}
+	h := &HitServer{Server: &http.Server{Handler: http.NotFoundHandler()}, Fresh: freshOr(fresh, http.NotFoundHandler())}
 	go h.Serve(ln)
 	t.Cleanup(func() { h.Close() })
 	c, err := net.Dial("tcp", ln.Addr().String())
@@ -515,12 +528,12 @@ func TestHitServerRecoversPanics(t *testing.T) {
 		defer mu.Unlock()
 		return logged.Write(p)
 	}), "", 0)
-	h := &HitServer{Server: &http.Server{Handler: http.NotFoundHandler(), ErrorLog: errLog}, Fresh: func(w http.ResponseWriter, r *http.Request) bool {
+	h := &HitServer{Server: &http.Server{Handler: http.NotFoundHandler(), ErrorLog: errLog}, Fresh: freshOr(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/panic" {
 			panic("boom")
 		}
 		return hitResponder(w, r)
-	}}
+	}, http.NotFoundHandler())}
 	go h.Serve(ln)
 	t.Cleanup(func() { h.Close() })
 
@@ -569,7 +582,7 @@ func TestHitServerNoticesTheClientLeaving(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &HitServer{Server: &http.Server{Handler: handler}, Fresh: func(http.ResponseWriter, *http.Request) bool { return false }}
+	h := &HitServer{Server: &http.Server{Handler: handler}, Fresh: func(http.ResponseWriter, *http.Request) http.Handler { return handler }}
 	go h.Serve(ln)
 	t.Cleanup(func() { h.Close() })
 	wait := func(what string, ch <-chan seen) seen {
@@ -655,4 +668,71 @@ func FuzzHitServer(f *testing.F) {
 			t.Errorf("for %q\nHitServer answered\n%s\nnet/http alone answered\n%s", raw, strings.Join(got, "\n---\n"), strings.Join(want, "\n---\n"))
 		}
 	})
+}
+
+// TestHitServerLooksUpOnce checks that a request the loop passes on after
+// Handler.ServeFresh is not looked up in the store again: the loop looks
+// up no more than ServeHTTP alone, since ristretto counts every lookup of
+// a key towards admitting it.
+func TestHitServerLooksUpOnce(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, "body")
+	})
+	u, _ := url.Parse(o.srv.URL)
+	store := newMapStore()
+	h, err := New(store, Options{Routes: []Route{{Name: "api", Upstream: u, Policy: defaultPolicy()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &HitServer{Server: &http.Server{Handler: h}, Fresh: h.ServeFresh}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	// What ServeHTTP alone looks up for a miss and then a hit of another
+	// key: the loop must look up no more.
+	var want [2]int64
+	for i := range want {
+		before := store.gets.Load()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://a/direct", nil))
+		want[i] = store.gets.Load() - before
+	}
+	tests := []struct {
+		name   string
+		status string // Cache-Status, up to its first parameter
+		gets   int64
+	}{
+		{"a miss goes upstream", "cacheproxy; fwd=uri-miss", want[0]},
+		{"a hit is answered by the loop", "cacheproxy; hit", want[1]},
+	}
+	// One connection, kept open: a client that half-closes is one that
+	// left, and its miss would be abandoned (as net/http does).
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for _, tt := range tests {
+		before := store.gets.Load()
+		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		if got := resp.Header.Get("Cache-Status"); !strings.HasPrefix(got, tt.status) {
+			t.Fatalf("%s: Cache-Status %q; want %q", tt.name, got, tt.status)
+		}
+		if n := store.gets.Load() - before; n != tt.gets {
+			t.Errorf("%s: the store was looked up %d times; want %d, as ServeHTTP alone", tt.name, n, tt.gets)
+		}
+	}
 }

@@ -11,8 +11,9 @@ import (
 
 // lookup answers a GET or HEAD, received at now, that the cache takes part in: from a stored
 // response when one may be used (RFC 9111 §4), otherwise through a
-// collapsed fill.
-func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route, now time.Time) Result {
+// collapsed fill. pre, when not nil, holds the Resource ServeFresh found
+// for r, which is not looked up again.
+func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route, now time.Time, pre *lookedUp) Result {
 	reqCC := requestDirectives(r.Header)
 	cred := credential(r, rt)
 	// The key is built into a reused buffer and looked up without a copy
@@ -20,7 +21,12 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, rt *route, now 
 	// when the request goes on to the miss path.
 	buf := h.keyBufs.Get().(*[]byte)
 	kb := cache.AppendKey((*buf)[:0], r)
-	res, _ := h.store.Get(unsafe.String(unsafe.SliceData(kb), len(kb)))
+	var res *cache.Resource
+	if pre != nil {
+		res = pre.res // ServeFresh looked it up already
+	} else {
+		res, _ = h.store.Get(unsafe.String(unsafe.SliceData(kb), len(kb)))
+	}
 	direct := false
 	if res != nil && res.Uncacheable {
 		res, direct = nil, true // hit-for-miss: nothing stored, do not collapse

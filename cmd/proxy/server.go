@@ -156,7 +156,7 @@ func (a *app) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveFresh is the hit loop's entry (proxy.HitServer.Fresh).
-func (a *app) serveFresh(w http.ResponseWriter, r *http.Request) bool {
+func (a *app) serveFresh(w http.ResponseWriter, r *http.Request) http.Handler {
 	return a.live.Load().ServeFresh(w, r)
 }
 
