@@ -53,11 +53,9 @@ func BenchmarkMiss(b *testing.B) {
 	}
 }
 
-// BenchmarkHit measures ServeHTTP on the hit path (a stored 204) and on a
-// client's conditional request answered 304 from the cache, with a
-// writer that keeps its header map between requests and no network: what
-// the handler itself costs.
-func BenchmarkHit(b *testing.B) {
+// storedHitHandler returns a Handler with route "bench" whose store holds
+// http://bench/204, a 204 with ETag "b", from a loopback origin.
+func storedHitHandler(b *testing.B) *Handler {
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"b"`)
 		w.WriteHeader(http.StatusNoContent)
@@ -69,8 +67,17 @@ func BenchmarkHit(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { h.Close() })
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://bench/204", nil)) // store it
+	return h
+}
+
+// BenchmarkHit measures ServeHTTP on the hit path (a stored 204) and on a
+// client's conditional request answered 304 from the cache, with a
+// writer that keeps its header map between requests and no network: what
+// the handler itself costs.
+func BenchmarkHit(b *testing.B) {
+	h := storedHitHandler(b)
 	hit := httptest.NewRequest("GET", "http://bench/204", nil)
-	h.ServeHTTP(httptest.NewRecorder(), hit) // store it
 	conditional := httptest.NewRequest("GET", "http://bench/204", nil)
 	conditional.Header.Set("If-None-Match", `"b"`)
 	for _, tc := range []struct {
@@ -101,18 +108,7 @@ func BenchmarkHit(b *testing.B) {
 // included. allocs/op counts every goroutine, the client's included (it
 // reuses its buffers).
 func BenchmarkHitOverSocket(b *testing.B) {
-	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("ETag", `"b"`)
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	b.Cleanup(origin.Close)
-	u, _ := url.Parse(origin.URL)
-	h, err := New(newMapStore(), Options{Routes: []Route{{Name: "bench", Upstream: u, Policy: defaultPolicy()}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { h.Close() })
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://bench/204", nil)) // store it
+	h := storedHitHandler(b)
 	for _, tc := range []struct {
 		name  string
 		serve func(*http.Server, net.Listener) error
